@@ -1,0 +1,13 @@
+# Mixing in mmseg's own configs: VGG16FC + ClassicFCNHead (FCN-8s) on mmseg's
+# PASCAL VOC 2012 + aug dataset base (its 512x512 crops and its data layout under
+# data/VOCdevkit, see mmseg's dataset docs). `mmseg::` needs setuptools<82 at run
+# time (mmengine 0.10.7 resolves it with pkg_resources).
+_base_ = [
+    './_base_/models/fcn8s_vgg16.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
+    'mmseg::_base_/schedules/schedule_20k.py', './_base_/default_runtime.py'
+]
+model = dict(
+    data_preprocessor=dict(size=(512, 512)),
+    decode_head=dict(loss_decode=dict(reduction='mean')))
+val_evaluator = dict(type='FCNMetric')
+test_evaluator = val_evaluator

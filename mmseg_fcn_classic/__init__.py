@@ -1,0 +1,11 @@
+"""Classic FCN-32s/16s/8s on VGG16 as an mmsegmentation 1.x plugin.
+
+Importing this package registers every component into mmseg's registries, so a
+config only needs::
+
+    custom_imports = dict(imports=['mmseg_fcn_classic'], allow_failed_imports=False)
+"""
+from . import compat, staging  # noqa: F401  (checkpoint loader schemes, CPU dist)
+from . import datasets, engine, evaluation, models  # noqa: F401
+
+__version__ = '0.1.0'

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Distributed testing with torchrun, on GPUs (NCCL) or, without CUDA, on CPU (gloo).
+#   tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py args...]
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT, e.g. on each of 2 nodes:
+#   NNODES=2 NODE_RANK=<0|1> MASTER_ADDR=<node0 ip> PORT=29500 tools/dist_test.sh CONFIG CKPT 8
+set -euo pipefail
+if [[ $# -lt 3 ]]; then
+  echo "usage: $0 CONFIG CHECKPOINT NPROC_PER_NODE [test.py args...]" >&2; exit 2
+fi
+CONFIG=$1
+CHECKPOINT=$2
+NPROC=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+PYTHON=${PYTHON:-python}
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+# torchrun sets OMP_NUM_THREADS=1 when it is unset; share the cores instead.
+if [[ -z "${OMP_NUM_THREADS:-}" ]]; then
+  export OMP_NUM_THREADS=$(( $(nproc) / NPROC > 0 ? $(nproc) / NPROC : 1 ))
+fi
+
+PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
+exec "$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$NPROC" \
+    --master_port="$PORT" \
+    "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

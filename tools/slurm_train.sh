@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Train on a Slurm cluster (one task per GPU):
+#   [GPUS=8] [GPUS_PER_NODE=8] tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py args...]
+set -euo pipefail
+if [[ $# -lt 3 ]]; then
+  echo "usage: $0 PARTITION JOB_NAME CONFIG [train.py args...]" >&2; exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+GPUS=${GPUS:-4}
+GPUS_PER_NODE=${GPUS_PER_NODE:-4}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-""}
+PYTHON=${PYTHON:-python}
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    $SRUN_ARGS \
+    "$PYTHON" -u "$HERE/train.py" "$CONFIG" --launcher slurm "${@:4}"
