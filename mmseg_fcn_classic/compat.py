@@ -58,7 +58,33 @@ def runner_checkpoint_globals() -> List[Any]:
     from numpy._core.multiarray import _reconstruct, scalar
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
     return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
-            *sorted(set(dtype_classes), key=str)]
+            *sorted(set(dtype_classes), key=str),
+            (history_buffer_getattr, 'builtins.getattr')]
+
+
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """The only ``getattr`` a checkpoint may call while unpickling.
+
+    A :class:`~mmengine.logging.HistoryBuffer` pickles its ``statistics_methods``
+    as ``getattr(HistoryBuffer, 'mean')`` and so on. Allowing ``builtins.getattr`` itself
+    would let a file reach arbitrary attributes, so it is replaced by this function,
+    which only returns a HistoryBuffer's registered statistics methods.
+
+    Args:
+        obj: The object the checkpoint asks an attribute of.
+        name (str): The attribute name.
+
+    Returns:
+        The statistics method.
+
+    Raises:
+        pickle.UnpicklingError: For anything else.
+    """
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({type(obj).__name__}, {name!r}), which is not '
+        'allowed outside HistoryBuffer statistics')
 
 
 def load_checkpoint_file(filename: str,
@@ -106,7 +132,8 @@ def _unsafe_globals(filename: str) -> str:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
     except Exception:  # noqa: BLE001  (best effort for the message only)
         return 'unknown globals'
-    allowed = {f'{g.__module__}.{g.__qualname__}' for g in runner_checkpoint_globals()}
+    allowed = {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+               for g in runner_checkpoint_globals()}
     return ', '.join(n for n in names if n not in allowed) or 'unknown globals'
 
 

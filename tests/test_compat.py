@@ -108,3 +108,17 @@ def test_import_does_not_import_torchvision():
             "assert DATASETS.get('Polyps912Dataset') and DATASETS.get('PascalVOCSBDDataset'); "
             "assert METRICS.get('FCNMetric')")
     subprocess.run([sys.executable, '-c', code], check=True)
+
+
+class _GetattrPayload:
+    """Pickles as getattr(HistoryBuffer, '__init__'): only statistics may be fetched."""
+
+    def __reduce__(self):
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_getattr_limited_to_history_buffer_statistics(tmp_path):
+    path = str(tmp_path / 'sneaky.pth')
+    torch.save({'x': _GetattrPayload()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='sneaky.pth'):
+        _load_checkpoint(path, map_location='cpu')

@@ -1,8 +1,6 @@
 # PASCAL VOC 2012 + SBD, read in place. data_root holds what the official archives
 # extract to: VOCdevkit/VOC2012 (VOCtrainval_11-May-2012.tar) and
 # benchmark_RELEASE/dataset (SBD benchmark.tgz).
-import os.path as osp
-
 dataset_type = 'PascalVOCSBDDataset'
 data_root = 'data/voc_sbd'
 # reference voc_layers.py: whole images, no crop, resize or flip; random order
@@ -16,11 +14,6 @@ test_pipeline = [
     dict(type='LoadFCNAnnotations'),
     dict(type='PackSegInputs'),
 ]
-# FCN paper: validate on seg11valid (736 ids; reference data/pascal/seg11valid.txt)
-# when its list is present in data_root, else on VOC2012 val (1,449 ids).
-seg11valid_list = osp.join(data_root, 'seg11valid.txt')
-val_split, val_ann = (('seg11valid', seg11valid_list) if osp.isfile(seg11valid_list)
-                      else ('val', None))
 train_dataloader = dict(
     batch_size=1,  # reference: batch 1, whole images
     num_workers=2,
@@ -35,7 +28,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type, data_root=data_root, split=val_split, ann_file=val_ann,
+        type=dataset_type, data_root=data_root, split='val',  # TODO seg11valid fallback
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='FCNMetric')

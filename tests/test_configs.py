@@ -1,0 +1,135 @@
+"""Every shipped config loads, and its model and datasets build on fixture trees."""
+import glob
+import os.path as osp
+
+import pytest
+import torch  # noqa: F401
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS, MODELS
+
+import mmseg_fcn_classic  # noqa: F401
+from mmseg_fcn_classic.demo_data import make_demo_dataset
+from tests.data_trees import make_voc_sbd_tree
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '*.py')))
+
+REFERENCE = {  # config -> (skips, at_once, lr, max_iters)
+    'fcn32s_vgg16_voc.py': ((), False, 1e-10, 100000),
+    'fcn16s_vgg16_voc.py': (('pool4', ), False, 1e-12, 100000),
+    'fcn8s_vgg16_voc.py': (('pool4', 'pool3'), False, 1e-14, 100000),
+    'fcn8s_atonce_vgg16_voc.py': (('pool4', 'pool3'), True, 1e-10, 300000),
+}
+
+
+@pytest.fixture(scope='module')
+def trees(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data')
+    polyps = make_demo_dataset(str(root / 'polyps'), counts=dict(train=2, valid=1, test=1),
+                               size_range=(40, 48))
+    voc = str(root / 'voc_sbd')
+    make_voc_sbd_tree(voc)
+    mmseg_voc = _make_mmseg_voc_aug_tree(root / 'mmseg_voc')
+    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc)
+
+
+def _make_mmseg_voc_aug_tree(root):
+    """mmseg's pascal_voc12_aug layout: VOC2012 + SegmentationClassAug + aug.txt."""
+    import numpy as np
+    from PIL import Image
+    ids = ['2007_000032', '2007_000033']
+    sets = root / 'ImageSets' / 'Segmentation'
+    for sub in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug'):
+        (root / sub).mkdir(parents=True)
+    sets.mkdir(parents=True)
+    for i in ids:
+        Image.fromarray(np.zeros((20, 24, 3), np.uint8)).save(root / 'JPEGImages' / f'{i}.jpg')
+        for sub in ('SegmentationClass', 'SegmentationClassAug'):
+            Image.fromarray(np.zeros((20, 24), np.uint8)).save(root / sub / f'{i}.png')
+    for name in ('train.txt', 'val.txt', 'aug.txt'):
+        (sets / name).write_text('\n'.join(ids) + '\n')
+    return str(root)
+
+
+def _data_root(cfg_name, trees):
+    if 'mmseg-aug' in cfg_name:
+        return trees['mmseg_voc']
+    if 'polyps' in cfg_name or 'demo' in cfg_name:
+        return trees['polyps']
+    return trees['voc']
+
+
+def test_all_configs_listed():
+    names = {osp.basename(c) for c in CONFIGS}
+    assert {'fcn32s_vgg16_voc.py', 'fcn16s_vgg16_voc.py', 'fcn8s_vgg16_voc.py',
+            'fcn8s_atonce_vgg16_voc.py', 'fcn8s_vgg16_polyps912.py',
+            'fcn8s_vgg16_demo.py'} <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_builds(path, trees):
+    cfg = Config.fromfile(path)
+    init_default_scope('mmseg')
+    model = MODELS.build(cfg.model)
+    root = _data_root(osp.basename(path), trees)
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds_cfg = cfg[split].dataset.copy()
+        if 'mmseg-aug' in path:  # mmseg's ConcatDataset of VOC + aug
+            for sub in ds_cfg.get('datasets', [ds_cfg]):
+                sub.data_root = root
+        else:
+            ds_cfg.data_root = root
+        dataset = DATASETS.build(ds_cfg)
+        assert len(dataset) > 0
+        sample = dataset[0]
+        assert sample['inputs'].ndim == 3
+    # the test pipeline's sample goes through the model at its own size
+    model.eval()
+    with torch.no_grad():
+        pred = model.test_step(dict(inputs=[sample['inputs']],
+                                    data_samples=[sample['data_samples']]))[0]
+    assert pred.pred_sem_seg.data.shape[-2:] == sample['inputs'].shape[-2:]
+
+
+@pytest.mark.parametrize('name', sorted(REFERENCE))
+def test_voc_configs_follow_reference_solver(name):
+    skips, at_once, lr, iters = REFERENCE[name]
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    head = cfg.model.decode_head
+    assert tuple(head.skips) == skips and head.get('at_once', False) == at_once
+    assert cfg.optim_wrapper.optimizer.lr == lr
+    assert cfg.optim_wrapper.optimizer.momentum == 0.99
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert cfg.optim_wrapper.paramwise_cfg == dict(bias_lr_mult=2.0, bias_decay_mult=0.0)
+    assert cfg.train_cfg.max_iters == iters and cfg.train_cfg.val_interval == 4000
+    assert cfg.default_hooks.checkpoint.interval == 4000
+    assert head.loss_decode.reduction == 'sum'
+    assert not head.get('learn_upsampling', False)
+    assert cfg.train_dataloader.batch_size == 1
+    assert cfg.train_dataloader.dataset.split == 'sbd_train'
+    assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadFCNAnnotations', 'PackSegInputs']
+    assert cfg.model.data_preprocessor.weights == 'caffe'
+    expected_load = {'fcn16s_vgg16_voc.py': 'stage://work_dirs/fcn32s_vgg16_voc',
+                     'fcn8s_vgg16_voc.py': 'stage://work_dirs/fcn16s_vgg16_voc'}
+    assert cfg.load_from == expected_load.get(name)
+
+
+def test_polyps_config_follows_tutorial():
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fcn8s_vgg16_polyps912.py'))
+    assert cfg.train_dataloader.batch_size == 10
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert 'RandomCrop' in types and 'RandomFlip' in types
+    crop = next(t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'RandomCrop')
+    assert tuple(crop['crop_size']) == (224, 224)
+    assert cfg.val_dataloader.batch_size == cfg.test_dataloader.batch_size == 1
+    assert cfg.test_dataloader.dataset.split == 'test'
+    assert cfg.val_evaluator.type == 'FCNMetric'
+    assert cfg.model.decode_head.num_classes == 2
+
+
+def test_configs_ship_with_package():
+    from mmengine.config.utils import _get_package_and_cfg_path  # noqa: F401
+    cfg = Config.fromfile('mmseg_fcn_classic::fcn8s_vgg16_demo.py')
+    assert cfg.model.backbone.type == 'VGG16FC'

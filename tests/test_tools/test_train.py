@@ -1,0 +1,151 @@
+"""tools/train.py, --resume, exact resume and CPU multi-process training."""
+import os
+import os.path as osp
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from tests.tiny_configs import REPO, make_tiny_data, write_tiny_config
+
+TRAIN = osp.join(REPO, 'tools', 'train.py')
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env.setdefault('OMP_NUM_THREADS', '1')
+    env.update(extra)
+    return env
+
+
+def _run(cmd, cwd, **env):
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(**env), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    return make_tiny_data(str(tmp_path_factory.mktemp('polyps')))
+
+
+def test_train_save_then_resume_continues(tmp_path, tiny_data):
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=2,
+                            ckpt_interval=2, probe=False)
+    work = str(tmp_path / 'work')
+    _run([sys.executable, TRAIN, cfg, '--work-dir', work], cwd=tmp_path)
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+    # torch 2.13 + mmengine 0.10.7: the runner's own checkpoint must resume
+    log = _run([sys.executable, TRAIN, cfg, '--work-dir', work, '--resume',
+                '--cfg-options', 'train_cfg.max_iters=4'], cwd=tmp_path)
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert re.search(r'Iter\(train\) \[3/4\]', log), log[-3000:]
+    ckpt = torch.load(osp.join(work, 'iter_4.pth'), weights_only=False)
+    assert ckpt['meta']['iter'] == 4
+    assert len(ckpt['rng_states']) == 1
+
+
+def test_resume_without_checkpoint_starts_fresh(tmp_path, tiny_data):
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=1,
+                            ckpt_interval=1, probe=False)
+    work = str(tmp_path / 'work')
+    log = _run([sys.executable, TRAIN, cfg, '--work-dir', work, '--resume'], cwd=tmp_path)
+    assert 'no checkpoint in' in log and osp.isfile(osp.join(work, 'iter_1.pth'))
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _runner(cfg_path, work_dir, **overrides):
+    cfg = Config.fromfile(cfg_path)
+    cfg.work_dir = work_dir
+    cfg.merge_from_dict(overrides)
+    return Runner.from_cfg(cfg)
+
+
+def test_exact_resume_matches_uninterrupted(tmp_path, tiny_data):
+    """Killed after iteration 3 of 6, resumed: same weights as a straight run.
+
+    SGD with momentum 0.99 (momentum buffers matter), dropout in fc6/fc7 (torch RNG
+    matters), random crops and flips (data order and numpy RNG matter).
+    """
+    from mmseg.registry import HOOKS
+    from mmengine.hooks import Hook
+
+    @HOOKS.register_module(force=True)
+    class _KillAfter(Hook):
+        priority = 'LOWEST'  # after CheckpointHook has written the checkpoint
+
+        def __init__(self, at):
+            self.at = at
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if runner.iter + 1 == self.at:
+                raise _Interrupt
+
+    opt = dict(optim_wrapper=dict(
+        _delete_=True, type='OptimWrapper',
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.99, weight_decay=5e-4),
+        paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0)))
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=6,
+                            ckpt_interval=3, probe=False)
+
+    straight = _runner(cfg, str(tmp_path / 'straight'), **opt)
+    straight.train()
+    expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
+
+    broken = _runner(cfg, str(tmp_path / 'resumed'), **opt,
+                     custom_hooks=[dict(type='ExactResumeHook'),
+                                   dict(type='_KillAfter', at=3)])
+    with pytest.raises(_Interrupt):
+        broken.train()
+    assert osp.isfile(str(tmp_path / 'resumed' / 'iter_3.pth'))
+    resumed = _runner(cfg, str(tmp_path / 'resumed'), **opt, resume=True)
+    resumed.train()
+    assert resumed.iter == 6
+    got = resumed.model.state_dict()
+    for key, value in expected.items():
+        torch.testing.assert_close(got[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    # the run really trained: weights moved away from their initialisation
+    init = _runner(cfg, str(tmp_path / 'init'), **opt)
+    init._init_model_weights()
+    moved = [k for k, v in init.model.state_dict().items()
+             if not torch.allclose(v, expected[k])]
+    assert any(k.startswith('backbone.conv') for k in moved)
+    assert 'decode_head.score_fr.weight' in moved
+
+
+def test_dist_train_two_cpu_processes(tmp_path, tiny_data):
+    """tools/dist_train.sh CONFIG 2 on CPU: gloo, DDP with device_ids=None."""
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=3,
+                            ckpt_interval=3)
+    work = str(tmp_path / 'work')
+    log = _run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), cfg, '2',
+                '--work-dir', work], cwd=tmp_path, PYTHON=sys.executable,
+               PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='')
+    assert 'Distributed training is not used' not in log
+    probes = [torch.load(osp.join(work, f'probe_rank{r}.pth'), weights_only=False)
+              for r in (0, 1)]
+    assert [p['world_size'] for p in probes] == [2, 2]
+    assert [p['iters'] for p in probes] == [3, 3], 'both ranks stepped'
+    assert [p['saved'] for p in probes] == [1, 0], 'rank 0 alone saved'
+    for key, value in probes[0]['end'].items():
+        torch.testing.assert_close(probes[1]['end'][key], value, msg=key)
+    assert any(not torch.equal(probes[0]['start'][k], v)
+               for k, v in probes[0]['end'].items()), 'weights changed'
+    ckpt = torch.load(osp.join(work, 'iter_3.pth'), weights_only=False)
+    assert len(ckpt['rng_states']) == 2

@@ -1,0 +1,70 @@
+"""Staged 32s -> 16s -> 8s training: handover through stage:// and train_staged.sh."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmseg_fcn_classic.staging import load_stage_checkpoint, stage_finished
+from tests.tiny_configs import REPO, make_tiny_data, write_tiny_config
+
+
+def _stage_configs(tmp_path, data):
+    names = {(): 'tiny32s', ('pool4', ): 'tiny16s', ('pool4', 'pool3'): 'tiny8s'}
+    paths = []
+    for skips, name in names.items():
+        paths.append(write_tiny_config(str(tmp_path / f'{name}.py'), data,
+                                       max_iters=2, ckpt_interval=2, skips=skips))
+    return paths
+
+
+def test_staged_handover(tmp_path):
+    data = make_tiny_data(str(tmp_path / 'data'), n_train=4)
+    configs = _stage_configs(tmp_path, data)
+    env = dict(os.environ, PYTHON=sys.executable, STAGES=' '.join(configs),
+               WORK_ROOT=str(tmp_path / 'runs'), OMP_NUM_THREADS='1',
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    cmd = ['bash', osp.join(REPO, 'tools', 'train_staged.sh')]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    probe = {n: torch.load(tmp_path / 'runs' / n / 'probe_rank0.pth', weights_only=False)
+             for n in ('tiny32s', 'tiny16s', 'tiny8s')}
+    for prev, cur, new in (('tiny32s', 'tiny16s', 'score_pool4'),
+                           ('tiny16s', 'tiny8s', 'score_pool3')):
+        start, before = probe[cur]['start'], probe[prev]['end']
+        assert probe[cur]['start_iter'] == 0
+        for suffix in ('weight', 'bias'):
+            assert torch.count_nonzero(start[f'decode_head.{new}.{suffix}']) == 0
+        carried = [k for k in start if k in before and 'upscore' not in k]
+        assert any(k.startswith('backbone.') for k in carried)
+        assert 'decode_head.score_fr.weight' in carried
+        for key in carried:
+            torch.testing.assert_close(start[key], before[key], msg=key)
+        # the previous stage really trained, so "equal" is not "both at init"
+        assert not torch.equal(before['decode_head.score_fr.weight'],
+                               probe[prev]['start']['decode_head.score_fr.weight'])
+    # re-running skips the finished stages
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0 and proc.stdout.count('skipping') == 3, proc.stdout
+
+
+def test_stage_loader_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='last_checkpoint'):
+        load_stage_checkpoint('stage://' + str(tmp_path / 'missing'))
+    assert not stage_finished(str(tmp_path / 'missing'))
+    # an unfinished stage: checkpoint at iteration 2 of 4
+    work = tmp_path / 'half'
+    work.mkdir()
+    ckpt = work / 'iter_2.pth'
+    torch.save({'meta': {'iter': 2, 'cfg': 'train_cfg = dict(max_iters=4, '
+                         "type='IterBasedTrainLoop')\n"}, 'state_dict': {}}, ckpt)
+    (work / 'last_checkpoint').write_text(str(ckpt))
+    with pytest.raises(RuntimeError, match='iteration 2 of 4'):
+        load_stage_checkpoint('stage://' + str(work))
+    torch.save({'meta': {'iter': 4, 'cfg': 'train_cfg = dict(max_iters=4)\n'},
+                'state_dict': {}}, ckpt)
+    assert stage_finished(str(work))
