@@ -1,0 +1,13 @@
+"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD) and their label
+loader; importing registers them into mmseg's DATASETS and TRANSFORMS."""
+from .checks import (DatasetError, DatasetLayoutError, Problem, SampleError,
+                     ScanReport, scan_dataset)
+from .polyps912 import Polyps912Dataset
+from .transforms import LoadFCNAnnotations, load_sbd_mat
+from .voc_sbd import PascalVOCSBDDataset
+
+__all__ = [
+    'Polyps912Dataset', 'PascalVOCSBDDataset', 'LoadFCNAnnotations',
+    'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
+    'DatasetLayoutError', 'SampleError'
+]

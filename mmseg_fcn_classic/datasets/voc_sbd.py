@@ -1,0 +1,250 @@
+"""PASCAL VOC 2012 + SBD, each read in place from its official archive's layout."""
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+from mmseg.datasets import PascalVOCDataset
+from mmseg.registry import DATASETS
+
+from .base import StrictSegDataset, list_stems
+from .checks import Problem, iter_ids, missing_path_problem
+
+SPLITS = ('trainaug', 'train', 'val', 'sbd_train', 'sbd_val', 'seg11valid')
+
+#: Sources each split needs: VOC, SBD; the other one, when present on disk, is
+#: still used for the ids it annotates (the VOC annotation winning overlaps).
+_REQUIRED = {
+    'trainaug': ('voc', 'sbd'),
+    'train': ('voc', ),
+    'val': ('voc', ),
+    'seg11valid': ('voc', ),
+    'sbd_train': ('sbd', ),
+    'sbd_val': ('sbd', ),
+}
+
+LAYOUT = """\
+  <data_root>/
+    {voc}/            (VOCtrainval_11-May-2012.tar)
+      JPEGImages/<id>.jpg
+      SegmentationClass/<id>.png     palette PNG: 0..20, 255 = boundary (ignored)
+      ImageSets/Segmentation/train.txt, val.txt
+    {sbd}/            (SBD benchmark.tgz)
+      img/<id>.jpg
+      cls/<id>.mat                   MATLAB struct GTcls, field Segmentation
+      train.txt, val.txt"""
+
+
+@DATASETS.register_module()
+class PascalVOCSBDDataset(StrictSegDataset):
+    """PASCAL VOC 2012 segmentation with the SBD extra annotations, read in place.
+
+    Unpack ``VOCtrainval_11-May-2012.tar`` (giving ``VOCdevkit/VOC2012``) and the
+    SBD ``benchmark.tgz`` (giving ``benchmark_RELEASE/dataset``) into one folder and
+    point ``data_root`` at it. No conversion step: VOC labels are read from their
+    palette PNGs and SBD labels from their ``cls/*.mat`` files, which needs
+    ``dict(type='LoadFCNAnnotations')`` in the pipeline for the splits that use SBD.
+
+    Splits (ids):
+
+    * ``'trainaug'``: (VOC12 train | SBD train | SBD val) - VOC12 val; 10,582
+      images on the real data (mmseg's ``aug`` split).
+    * ``'train'`` / ``'val'``: VOC12 ``ImageSets/Segmentation`` lists (1,464 /
+      1,449).
+    * ``'sbd_train'`` / ``'sbd_val'``: SBD's ``train.txt`` / ``val.txt`` (8,498 /
+      2,857); ``sbd_train`` is the FCN paper's training set.
+    * ``'seg11valid'``: the FCN paper's 736 images (VOC2011 segmentation val minus
+      SBD train). VOC2012 cannot tell which images are from 2011, so this split
+      takes the id list from ``ann_file`` (e.g. ``seg11valid.txt`` of the FCN
+      reference code) and fails without one.
+
+    An explicit ``ann_file`` (one id per line, relative to ``data_root`` unless
+    absolute) overrides the split's list.
+
+    Annotation precedence: where an id has both a VOC ``SegmentationClass`` PNG and
+    an SBD ``.mat``, the VOC annotation wins (it is the refined one and carries
+    the 255 boundary band); the image is then taken from ``JPEGImages``. Ids only
+    annotated by SBD use ``img/`` and ``cls/``. This holds for every split whenever
+    the VOC tree is present; ``sbd_train`` / ``sbd_val`` use pure SBD labels only
+    when there is no VOC tree.
+
+    Every listed id must have a label and an image, each label the size of its
+    image with values 0..20 or 255; violations raise errors naming the files (see
+    :class:`StrictSegDataset`).
+
+    Args:
+        split (str): One of :data:`SPLITS`. Defaults to ``'trainaug'``.
+        voc_dir (str): VOC2012 folder, relative to ``data_root`` unless absolute.
+            Defaults to ``'VOCdevkit/VOC2012'``.
+        sbd_dir (str): SBD dataset folder, relative to ``data_root`` unless
+            absolute. Defaults to ``'benchmark_RELEASE/dataset'``.
+        ann_file (str, optional): Id list overriding the split's; required for
+            ``'seg11valid'``. Defaults to None.
+        img_suffix (str): Defaults to ``'.jpg'``.
+        seg_map_suffix (str): Suffix of the VOC labels. Defaults to ``'.png'``.
+        **kwargs: Other ``BaseSegDataset`` arguments (``data_root``,
+            ``pipeline``, ``lazy_init``, ``indices``, ``serialize_data``, ...).
+
+    Example:
+        >>> ds = PascalVOCSBDDataset(data_root='data/voc', split='val')
+        >>> len(ds), len(ds.metainfo['classes'])
+        (1449, 21)
+    """
+    METAINFO = PascalVOCDataset.METAINFO
+
+    def __init__(self,
+                 split: str = 'trainaug',
+                 voc_dir: str = 'VOCdevkit/VOC2012',
+                 sbd_dir: str = 'benchmark_RELEASE/dataset',
+                 ann_file: Optional[str] = None,
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 **kwargs) -> None:
+        if split not in SPLITS:
+            raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        if split == 'seg11valid' and not ann_file:
+            raise ValueError(
+                "split 'seg11valid' (the FCN paper's 736 VOC2011 val images not "
+                'in SBD train) cannot be derived from VOC2012: pass '
+                "ann_file='path/to/seg11valid.txt' (one id per line, e.g. from "
+                'the FCN reference code data/pascal/seg11valid.txt)')
+        self.split = split
+        self.voc_dir = voc_dir
+        self.sbd_dir = sbd_dir
+        super().__init__(
+            ann_file=ann_file or '',
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            **kwargs)
+
+    def _root(self, sub: str) -> str:
+        if self.data_root and not osp.isabs(sub):
+            return osp.join(self.data_root, sub)
+        return sub
+
+    def _source_paths(self) -> Dict[str, Dict[str, str]]:
+        voc, sbd = self._root(self.voc_dir), self._root(self.sbd_dir)
+        lists = osp.join(voc, 'ImageSets', 'Segmentation')
+        return dict(
+            voc=dict(root=voc,
+                     img=osp.join(voc, 'JPEGImages'),
+                     seg=osp.join(voc, 'SegmentationClass'),
+                     train=osp.join(lists, 'train.txt'),
+                     val=osp.join(lists, 'val.txt'),
+                     seg_suffix=self.seg_map_suffix),
+            sbd=dict(root=sbd,
+                     img=osp.join(sbd, 'img'),
+                     seg=osp.join(sbd, 'cls'),
+                     train=osp.join(sbd, 'train.txt'),
+                     val=osp.join(sbd, 'val.txt'),
+                     seg_suffix='.mat'))
+
+    def list_samples(self) -> Tuple[List[dict], List[Problem]]:
+        """Resolve the split's ids to (image, label) files of VOC or SBD.
+
+        Returns:
+            tuple[list[dict], list[Problem]]: Data infos of the complete samples
+            and every listing problem.
+        """
+        layout = LAYOUT.format(voc=self.voc_dir, sbd=self.sbd_dir)
+        paths = self._source_paths()
+        if self.data_root and not osp.isdir(self.data_root):
+            return [], [missing_path_problem(self.data_root, layout,
+                                             'data_root folder')]
+        required = () if self.ann_file and self.split != 'seg11valid' \
+            else _REQUIRED[self.split]
+        needed_lists = {
+            'trainaug': dict(voc=('train', 'val'), sbd=('train', 'val')),
+            'train': dict(voc=('train', )),
+            'val': dict(voc=('val', )),
+            'sbd_train': dict(sbd=('train', )),
+            'sbd_val': dict(sbd=('val', )),
+        }.get(self.split, {}) if not self.ann_file else {}
+
+        problems, present = [], []
+        for name, p in paths.items():
+            if not osp.isdir(p['root']):
+                if name in required:
+                    problems.append(missing_path_problem(p['root'], layout))
+                continue  # an optional source that is absent
+            present.append(name)
+            problems += [missing_path_problem(p[k], layout)
+                         for k in ('img', 'seg') if not osp.isdir(p[k])]
+            problems += [missing_path_problem(p[k], layout, 'list file')
+                         for k in needed_lists.get(name, ())
+                         if not osp.isfile(p[k])]
+        if self.ann_file and not osp.isfile(self.ann_file):
+            problems.append(missing_path_problem(self.ann_file, layout,
+                                                 'list file'))
+        if not present and not problems:
+            problems += [missing_path_problem(p['root'], layout)
+                         for p in paths.values()]
+        if problems:
+            return [], problems
+
+        ids = self._split_ids(paths)
+        if not ids:
+            return [], [Problem('no samples',
+                                f'the id list of split {self.split!r} is empty')]
+        files = {
+            name: dict(img=list_stems(paths[name]['img'], self.img_suffix),
+                       seg=list_stems(paths[name]['seg'],
+                                      paths[name]['seg_suffix']))
+            for name in present
+        }
+
+        data_list, problems = [], []
+        for sample_id in ids:
+            source = next((name for name in ('voc', 'sbd')
+                           if name in files and sample_id in files[name]['seg']),
+                          None)
+            if source is None:
+                images = [osp.join(paths[n]['img'], files[n]['img'][sample_id])
+                          for n in files if sample_id in files[n]['img']]
+                labels = ' or '.join(
+                    osp.join(paths[n]['seg'], sample_id + paths[n]['seg_suffix'])
+                    for n in files)
+                if images:
+                    problems.append(Problem(
+                        'image without mask',
+                        f'{sample_id}: {images[0]} has no label ({labels})',
+                        sample_id))
+                else:
+                    problems.append(Problem(
+                        'listed id without files',
+                        f'{sample_id}: neither an image nor a label ({labels})',
+                        sample_id))
+                continue
+            p, f = paths[source], files[source]
+            seg_path = osp.join(p['seg'], f['seg'][sample_id])
+            if sample_id not in f['img']:
+                problems.append(Problem(
+                    'mask without image',
+                    f'{sample_id}: {seg_path} has no image '
+                    f'{osp.join(p["img"], sample_id + self.img_suffix)}',
+                    sample_id))
+                continue
+            data_list.append(dict(
+                img_path=osp.join(p['img'], f['img'][sample_id]),
+                seg_map_path=seg_path,
+                label_source=source,
+                label_map=self.label_map,
+                reduce_zero_label=self.reduce_zero_label,
+                seg_fields=[]))
+        return data_list, problems
+
+    def _split_ids(self, paths: Dict[str, Dict[str, str]]) -> List[str]:
+        if self.ann_file:
+            return list(dict.fromkeys(iter_ids(self.ann_file)))
+        voc, sbd = paths['voc'], paths['sbd']
+        if self.split == 'trainaug':
+            excluded = set(iter_ids(voc['val']))
+            pool = dict.fromkeys(
+                list(iter_ids(voc['train'])) + list(iter_ids(sbd['train'])) +
+                list(iter_ids(sbd['val'])))
+            return sorted(i for i in pool if i not in excluded)
+        source, name = {
+            'train': (voc, 'train'),
+            'val': (voc, 'val'),
+            'sbd_train': (sbd, 'train'),
+            'sbd_val': (sbd, 'val'),
+        }[self.split]
+        return list(dict.fromkeys(iter_ids(source[name])))

@@ -1,0 +1,125 @@
+import os
+
+import numpy as np
+import pytest
+from mmseg.registry import DATASETS
+from PIL import Image
+
+from mmseg_fcn_classic.datasets import scan_dataset
+from mmseg_fcn_classic.datasets.checks import (Problem, format_problems,
+                                               scan_dataset_cfg,
+                                               seg_map_problems)
+from tests.data_trees import make_polyps912_tree, make_voc_sbd_tree
+
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')]
+
+
+def polyps(root, **kwargs):
+    return DATASETS.build(dict(type='Polyps912Dataset', data_root=str(root),
+                               pipeline=PIPELINE, lazy_init=True, **kwargs))
+
+
+def test_clean_tree_frequencies(tmp_path):
+    make_polyps912_tree(str(tmp_path), counts=(3, 0, 0))
+    report = scan_dataset(polyps(tmp_path), progress=False)
+    assert report.ok and report.num_samples == 3
+    hist = np.zeros(256, np.int64)
+    for name in os.listdir(tmp_path / 'train' / 'masks2'):
+        raw = np.array(Image.open(tmp_path / 'train' / 'masks2' / name))
+        hist += np.bincount(np.where(raw == 2, 255, raw).ravel(),
+                            minlength=256)
+    np.testing.assert_array_equal(report.histogram, hist)
+    freqs = report.class_frequencies()
+    assert list(freqs) == ['background', 'polyp']
+    assert sum(f for _, f in freqs.values()) == pytest.approx(1.0)
+    text = report.format()
+    assert '0 problem(s)' in text and 'polyp' in text
+    assert f'ignored (label 255): {hist[255]} px' in text
+
+
+def test_every_problem_in_one_pass(tmp_path):
+    make_polyps912_tree(str(tmp_path), counts=(8, 0, 0))
+    train = tmp_path / 'train'
+    os.remove(train / 'masks2' / '1.tif')  # image without mask
+    os.remove(train / 'images' / '2.bmp')  # mask without image
+    (train / 'images' / '3.bmp').write_bytes(b'garbage')  # unreadable image
+    (train / 'masks2' / '4.tif').write_bytes(b'garbage')  # unreadable mask
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(train / 'masks2' / '5.tif')
+    for name in ('6', '7'):  # invalid values, twice
+        seg = np.array(Image.open(train / 'masks2' / f'{name}.tif'))
+        seg[3, 3] = 9
+        Image.fromarray(seg).save(train / 'masks2' / f'{name}.tif')
+
+    report = scan_dataset(polyps(tmp_path), progress=False)
+    kinds = sorted(p.kind for p in report.problems)
+    assert kinds == sorted([
+        'image without mask', 'mask without image', 'unreadable image',
+        'unreadable mask', 'size mismatch', 'invalid label values',
+        'invalid label values'
+    ])
+    assert report.num_samples == 6  # complete pairs, all read
+    text = report.format()
+    assert 'invalid label values: 2' in text
+    for name in ('1.bmp', '2.tif', '3.bmp', '4.tif', '5.tif', '6.tif', '7.tif'):
+        assert name in text
+    assert 'invalid label values: 2 px' in text  # in the frequency table
+
+
+def test_missing_layout_is_reported(tmp_path):
+    report = scan_dataset(polyps(tmp_path / 'absent'), progress=False)
+    assert [p.kind for p in report.problems] == ['missing data_root folder']
+
+
+def test_voc_sbd_scan_and_pipeline_problem(tmp_path):
+    make_voc_sbd_tree(str(tmp_path))
+    ds = DATASETS.build(dict(type='PascalVOCSBDDataset', data_root=str(tmp_path),
+                             pipeline=PIPELINE, lazy_init=True))
+    report = scan_dataset(ds, progress=False)
+    # the .mat labels are read; only the plain LoadAnnotations is a problem
+    assert [p.kind for p in report.problems] == ['pipeline cannot read labels']
+    assert report.num_samples == 9
+    assert report.histogram[255] > 0 and report.histogram[1:21].sum() > 0
+
+
+def test_scan_dataset_cfg_wrappers(tmp_path):
+    make_polyps912_tree(str(tmp_path), counts=(2, 1, 0))
+    os.remove(tmp_path / 'valid' / 'masks2' / '3.tif')
+    leaf = dict(type='Polyps912Dataset', data_root=str(tmp_path),
+                pipeline=PIPELINE)
+    cfg = dict(type='RepeatDataset', times=3, dataset=dict(
+        type='ConcatDataset',
+        datasets=[dict(leaf, split='train'), dict(leaf, split='valid'),
+                  dict(leaf, split='nope')]))
+    reports = scan_dataset_cfg(cfg, progress=False)
+    assert len(reports) == 3
+    (t1, r1), (t2, r2), (t3, r3) = reports
+    assert "split 'train'" in t1 and r1.ok and r1.num_samples == 2
+    assert [p.kind for p in r2.problems] == ['image without mask']
+    assert [p.kind for p in r3.problems] == ['cannot build dataset']
+
+
+def test_format_problems_truncates():
+    problems = [Problem('image without mask', f'id {i}', str(i))
+                for i in range(12)] + [Problem('size mismatch', 'x')]
+    text = format_problems(problems, max_listed=10)
+    assert text.startswith('12 x image without mask:')
+    assert 'id 9' in text and 'id 10' not in text
+    assert '... and 2 more (12 in total)' in text
+    assert '1 x size mismatch:' in text
+
+
+def test_seg_map_problems():
+    seg = np.zeros((4, 5), np.uint8)
+    assert seg_map_problems(seg, 'a.png', img_shape=(4, 5), num_classes=2) == []
+    seg[0, :2] = 255
+    seg[1, 0] = 3
+    kinds = [p.kind for p in seg_map_problems(seg, 'a.png', img_shape=(5, 4),
+                                              num_classes=2)]
+    assert kinds == ['size mismatch', 'invalid label values']
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    assert [p.kind for p in seg_map_problems(rgb, 'a.png')] == \
+        ['mask not single-channel']
+    wide = np.full((2, 2), 300, np.int32)
+    assert 'label values 300' in seg_map_problems(wide, 'a', num_classes=2)[
+        0].message
