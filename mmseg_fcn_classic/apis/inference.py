@@ -1,0 +1,248 @@
+"""Segment image files with a config and checkpoint; write label and overlay PNGs.
+
+mmseg's :func:`~mmseg.apis.init_model` builds the model; the test pipeline of the
+config is reused without its annotation loaders (``LoadAnnotations``,
+``LoadFCNAnnotations``), reading each image here so that an unreadable file gives an
+error naming it.
+"""
+import os
+import os.path as osp
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from PIL import Image
+
+#: File suffixes collected from folders (case-insensitive).
+IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
+
+
+def collect_images(inputs: Sequence[str]) -> List[Tuple[str, str]]:
+    """List the images named by files and folders (recursively, sorted).
+
+    Args:
+        inputs (Sequence[str]): Image files and/or folders.
+
+    Returns:
+        list[tuple[str, str]]: ``(path, name)`` pairs; ``name`` is the output
+        name without suffix: the file's stem, or its path under the folder given.
+
+    Raises:
+        FileNotFoundError: An input does not exist.
+        ValueError: No images at all, or two inputs map to the same output name.
+    """
+    found: List[Tuple[str, str]] = []
+    for item in inputs:
+        if osp.isdir(item):
+            for root, dirs, files in os.walk(item):
+                dirs.sort()
+                for fname in sorted(files):
+                    if fname.lower().endswith(IMG_SUFFIXES):
+                        path = osp.join(root, fname)
+                        found.append((path, osp.splitext(osp.relpath(path, item))[0]))
+        elif osp.isfile(item):
+            found.append((item, osp.splitext(osp.basename(item))[0]))
+        else:
+            raise FileNotFoundError(f'input {item!r} does not exist')
+    if not found:
+        raise ValueError(f'no images ({", ".join(IMG_SUFFIXES)}) found in '
+                         f'{", ".join(inputs)}')
+    seen: Dict[str, str] = {}
+    for path, name in found:
+        if name in seen:
+            raise ValueError(f'{seen[name]!r} and {path!r} would both be written as '
+                             f'{name!r}; run them separately')
+        seen[name] = path
+    return found
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image file as BGR uint8 (the way LoadImageFromFile does).
+
+    Raises:
+        ValueError: The file cannot be decoded as an image; names the file.
+    """
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        img = mmcv.imfrombytes(data, flag='color', backend='cv2')
+    except Exception as e:  # noqa: BLE001  (decoders raise various errors)
+        raise ValueError(f'cannot read image {path!r}: {e}') from None
+    if img is None:
+        raise ValueError(f'cannot read image {path!r}: not a decodable image')
+    return img
+
+
+def build_inference_pipeline(cfg: Config) -> Compose:
+    """The config's test pipeline, fed arrays, without annotation loading."""
+    pipeline = cfg.get('test_pipeline')
+    if pipeline is None:
+        pipeline = cfg.test_dataloader.dataset.pipeline
+    steps = []
+    for t in pipeline:
+        t = dict(t)
+        if 'Annotation' in t['type']:
+            continue
+        if t['type'] == 'LoadImageFromFile':
+            t = dict(type='LoadImageFromNDArray')
+        steps.append(t)
+    if not steps or steps[0]['type'] != 'LoadImageFromNDArray':
+        raise ValueError('the test pipeline must start with LoadImageFromFile')
+    return Compose(steps)
+
+
+def _generated_palette(n: int) -> List[List[int]]:
+    """PASCAL VOC's bit-interleaved colour map, for classes without colours."""
+    palette = []
+    for i in range(n):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette.append([r, g, b])
+    return palette
+
+
+def config_metainfo(cfg: Config) -> dict:
+    """``classes`` / ``palette`` of the config's test dataset, if it names one."""
+    from mmseg.registry import DATASETS
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {}) or {}
+    meta: dict = {}
+    cls = DATASETS.get(dataset.get('type', '')) if dataset.get('type') else None
+    if cls is not None:
+        meta.update(getattr(cls, 'METAINFO', {}) or {})
+    meta.update(dataset.get('metainfo', None) or {})
+    return meta
+
+
+def resolve_palette(num_classes: int, *metas: Optional[dict]) -> List[List[int]]:
+    """The first palette among ``metas`` covering ``num_classes`` (else generated)."""
+    for meta in metas:
+        palette = (meta or {}).get('palette')
+        classes = (meta or {}).get('classes')
+        if palette and len(palette) >= num_classes and (
+                classes is None or len(classes) == num_classes):
+            return [list(map(int, c)) for c in palette[:num_classes]]
+    return _generated_palette(num_classes)
+
+
+def init_segmentor(config: str, checkpoint: str, device: str = 'cpu',
+                   cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build a model with mmseg's ``init_model`` and load ``checkpoint``.
+
+    ``model.dataset_meta`` comes from the checkpoint's ``meta['dataset_meta']``,
+    else from the config's test dataset, else it is a generated palette.
+    """
+    from mmengine.runner import load_checkpoint
+    from mmseg.apis import init_model
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    model = init_model(cfg, None, device='cpu', cfg_options=cfg_options)
+    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+    num_classes = model.decode_head.num_classes
+    ckpt_meta = (ckpt.get('meta') or {}).get('dataset_meta') if isinstance(
+        ckpt, dict) else None
+    cfg_meta = config_metainfo(model.cfg)
+    for meta in (ckpt_meta, cfg_meta):
+        if meta and meta.get('classes') and len(meta['classes']) == num_classes:
+            classes = list(meta['classes'])
+            break
+    else:
+        classes = [str(i) for i in range(num_classes)]
+    model.dataset_meta = dict(classes=classes,
+                              palette=resolve_palette(num_classes, ckpt_meta, cfg_meta))
+    model.to(device)
+    model.eval()
+    return model
+
+
+def label_image(label: np.ndarray, palette: Sequence[Sequence[int]]) -> Image.Image:
+    """A palette-mode ('P') PNG image whose pixel values are the labels."""
+    if label.max(initial=0) > 255:
+        raise ValueError('labels above 255 do not fit a palette PNG')
+    img = Image.fromarray(label.astype(np.uint8), mode='P')
+    flat = [v for colour in palette for v in colour][:768]
+    img.putpalette(flat + [0] * (768 - len(flat)))
+    return img
+
+
+def overlay_image(img_bgr: np.ndarray, label: np.ndarray,
+                  palette: Sequence[Sequence[int]], opacity: float = 0.5) -> np.ndarray:
+    """Blend the label colours over the image; returns RGB uint8."""
+    colours = np.asarray(palette, dtype=np.float32)
+    rgb = img_bgr[..., ::-1].astype(np.float32)
+    painted = colours[np.clip(label, 0, len(colours) - 1)]
+    blended = (1 - opacity) * rgb + opacity * painted
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def segment_image(model: torch.nn.Module, pipeline: Compose,
+                  img: np.ndarray) -> np.ndarray:
+    """Run one BGR image through the pipeline and model; return ``(H, W)`` labels."""
+    data = pipeline(dict(img=img))
+    batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
+    with torch.no_grad():
+        result = model.test_step(batch)[0]
+    return result.pred_sem_seg.data[0].cpu().numpy()
+
+
+def run_inference(model: torch.nn.Module,
+                  inputs: Sequence[str],
+                  out_dir: str,
+                  opacity: float = 0.5,
+                  timing: bool = False,
+                  progress: bool = True) -> List[dict]:
+    """Segment every image of ``inputs``; write ``labels/`` and ``overlays/`` PNGs.
+
+    Args:
+        model (nn.Module): From :func:`init_segmentor` (or mmseg's ``init_model``).
+        inputs (Sequence[str]): Image files and folders (searched recursively for
+            :data:`IMG_SUFFIXES`).
+        out_dir (str): Gets ``labels/<name>.png`` (palette PNG, pixel = class
+            index) and ``overlays/<name>.png`` (colours blended over the image).
+        opacity (float): Weight of the colours in the overlay. Defaults to 0.5.
+        timing (bool): Print the model time of each image. Defaults to False.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        list[dict]: Per image: ``path``, ``label_file``, ``overlay_file``,
+        ``seconds`` (model time).
+    """
+    from tqdm import tqdm
+    if not 0 <= opacity <= 1:
+        raise ValueError(f'opacity must be in [0, 1], got {opacity}')
+    images = collect_images(inputs)
+    pipeline = build_inference_pipeline(model.cfg)
+    palette = model.dataset_meta['palette']
+    device = next(model.parameters()).device
+    records = []
+    bar = tqdm(images, desc='segmenting', unit='img', disable=not progress)
+    for path, name in bar:
+        img = read_image(path)
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        label = segment_image(model, pipeline, img)
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - start
+        label_file = osp.join(out_dir, 'labels', name + '.png')
+        overlay_file = osp.join(out_dir, 'overlays', name + '.png')
+        for f in (label_file, overlay_file):
+            os.makedirs(osp.dirname(f), exist_ok=True)
+        label_image(label, palette).save(label_file)
+        Image.fromarray(overlay_image(img, label, palette, opacity)).save(overlay_file)
+        if timing:
+            bar.write(f'{path}: {img.shape[1]}x{img.shape[0]} in '
+                      f'{seconds * 1000:.1f} ms')
+        records.append(dict(path=path, label_file=label_file,
+                            overlay_file=overlay_file, seconds=seconds))
+    if timing and records:
+        mean = sum(r['seconds'] for r in records) / len(records)
+        bar.write(f'{len(records)} images, mean {mean * 1000:.1f} ms per image')
+    return records

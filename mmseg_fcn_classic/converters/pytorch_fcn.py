@@ -1,0 +1,218 @@
+"""pytorch-fcn (and reference-named) FCN / VGG16 state dicts -> our state dict.
+
+wkentaro/pytorch-fcn's ``FCN32s`` / ``FCN16s`` / ``FCN8s`` / ``FCN8sAtOnce`` name
+their modules after the layers of shelhamer/fcn.berkeleyvision.org's
+``voc-fcn*/net.py`` (``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``, ``score_fr``,
+``score_pool4``, ``score_pool3``, ``upscore``, ``upscore2``, ``upscore16``,
+``upscore_pool4``, ``upscore8``), and so does :mod:`.caffe` after decoding a
+``.caffemodel``. :func:`convert_reference_state_dict` maps that layout onto ours:
+``backbone.<layer>.*`` for VGG16FC and ``decode_head.<layer>.*`` for
+ClassicFCNHead; a VGG16-only source gives bare backbone keys instead.
+"""
+from collections import OrderedDict
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import torch
+
+#: VGG16 as data: convolutions per stage (timm's ``cfgs['vgg16']`` 64, 64, 'M', ...).
+VGG16_STAGES = (2, 2, 3, 3, 3)
+
+#: Backbone layers in network order: ``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``.
+BACKBONE_LAYERS: Tuple[str, ...] = tuple(
+    f'conv{s}_{i}' for s, n in enumerate(VGG16_STAGES, 1)
+    for i in range(1, n + 1)) + ('fc6', 'fc7')
+
+#: 1x1 scoring convolutions (weight and bias).
+SCORE_LAYERS = ('score_fr', 'score_pool4', 'score_pool3')
+
+#: Deconvolutions (weight only: the reference nets have ``bias_term=False``).
+DECONV_LAYERS = ('upscore', 'upscore2', 'upscore16', 'upscore_pool4', 'upscore8')
+
+#: Head layers of each variant, after ``voc-fcn*/net.py``.
+HEAD_LAYERS: Dict[str, Tuple[str, ...]] = {
+    '32s': ('score_fr', 'upscore'),
+    '16s': ('score_fr', 'score_pool4', 'upscore2', 'upscore16'),
+    '8s': ('score_fr', 'score_pool4', 'score_pool3', 'upscore2', 'upscore_pool4',
+           'upscore8'),
+}
+HEAD_LAYERS['8s-atonce'] = HEAD_LAYERS['8s']
+
+#: Every variant this module converts; ``'vgg16'`` is a backbone-only source.
+VARIANTS = ('32s', '16s', '8s', '8s-atonce', 'vgg16')
+
+#: The skip each scoring layer reads (its input channels are that layer's output).
+SCORE_INPUTS = {'score_fr': 'fc7', 'score_pool4': 'conv4_3', 'score_pool3': 'conv3_3'}
+
+#: Wrapper keys of training checkpoints that hold the model's state dict.
+STATE_DICT_KEYS = ('model_state_dict', 'state_dict', 'model')
+
+
+def unwrap_state_dict(checkpoint: Mapping) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Return the state dict inside a checkpoint, and notes on what was unwrapped.
+
+    pytorch-fcn's ``Trainer`` saves ``{'model_state_dict': ..., 'optim_state_dict':
+    ..., 'arch': 'FCN8s', ...}``; the released ``*_from_caffe.pth`` files are bare
+    state dicts. A ``module.`` prefix (DataParallel) is stripped.
+    """
+    notes = []
+    sd = checkpoint
+    for key in STATE_DICT_KEYS:
+        if isinstance(sd, Mapping) and isinstance(sd.get(key), Mapping):
+            notes.append(f'took the state dict from the checkpoint key {key!r}')
+            if 'arch' in checkpoint:
+                notes.append(f"checkpoint arch: {checkpoint['arch']}")
+            sd = sd[key]
+            break
+    tensors = OrderedDict((k, v) for k, v in sd.items() if isinstance(v, torch.Tensor))
+    if tensors and all(k.startswith('module.') for k in tensors):
+        tensors = OrderedDict((k[len('module.'):], v) for k, v in tensors.items())
+        notes.append("stripped the DataParallel prefix 'module.'")
+    return tensors, notes
+
+
+def detect_variant(names) -> str:
+    """Tell the FCN variant from reference layer names.
+
+    ``upscore8`` means 8s, ``upscore16`` 16s, ``upscore`` 32s; without ``score_fr``
+    the source is a plain VGG16. FCN-8s and FCN-8s at-once have the same layers;
+    the at-once Caffe net is told apart by its Scale layers, a state dict is not.
+
+    Args:
+        names (Iterable[str]): Layer names or state-dict keys.
+
+    Returns:
+        str: One of :data:`VARIANTS` except ``'8s-atonce'``.
+    """
+    layers = {n.rsplit('.', 1)[0] for n in names}
+    if 'score_fr' not in layers:
+        return 'vgg16'
+    for variant, marker in (('8s', 'upscore8'), ('16s', 'upscore16'),
+                            ('32s', 'upscore')):
+        if marker in layers:
+            return variant
+    raise ValueError('score_fr found but no upscore / upscore16 / upscore8 layer: '
+                     'not a known FCN variant')
+
+
+def _check_shapes(sd: Mapping[str, torch.Tensor], layers: Tuple[str, ...]) -> None:
+    """Raise ValueError unless the layers chain with consistent shapes."""
+    out = {}
+    previous = None
+    for name in layers:
+        w = sd[f'{name}.weight']
+        if name in DECONV_LAYERS:
+            n = out['score_fr']
+            if w.ndim != 4 or w.shape[0] != n or w.shape[2] != w.shape[3]:
+                raise ValueError(f'{name}.weight has shape {tuple(w.shape)}, expected '
+                                 f'({n}, {n}, k, k)')
+            continue
+        b = sd.get(f'{name}.bias')
+        if w.ndim != 4:
+            raise ValueError(f'{name}.weight has shape {tuple(w.shape)}, expected a '
+                             f'4-D convolution weight')
+        if b is None or tuple(b.shape) != (w.shape[0], ):
+            raise ValueError(f'{name}.bias has shape '
+                             f'{None if b is None else tuple(b.shape)}, expected '
+                             f'({w.shape[0]},)')
+        feeder = SCORE_INPUTS.get(name, previous)
+        expected_in = 3 if feeder is None else out[feeder]
+        if w.shape[1] != expected_in:
+            raise ValueError(f'{name}.weight has shape {tuple(w.shape)}: '
+                             f'{w.shape[1]} input channels, but its input has '
+                             f'{expected_in}')
+        out[name] = w.shape[0]
+        if name not in SCORE_LAYERS:
+            previous = name
+
+
+def convert_reference_state_dict(
+        state_dict: Mapping[str, torch.Tensor],
+        variant: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Map a reference-named state dict onto our modules.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Keys ``<layer>.weight`` /
+            ``<layer>.bias`` with the reference layer names, convolution-shaped
+            (``fc6`` is 4096x512x7x7).
+        variant (str, optional): One of :data:`VARIANTS`; detected by
+            :func:`detect_variant` when None. ``'vgg16'`` keeps only the backbone.
+
+    Returns:
+        tuple[dict, dict]: Our state dict and a report: ``variant``, ``mapped``
+        (``[src, dst, shape]``), ``reshaped``, ``dropped`` (``[src, reason]``),
+        ``notes``; all plain Python types.
+
+    Raises:
+        ValueError: Missing layers or inconsistent shapes.
+
+    Example:
+        >>> sd, report = convert_reference_state_dict(fcn32s_state_dict)
+        >>> report['variant'], sd['decode_head.upscore.weight'].shape
+        ('32s', torch.Size([21, 21, 64, 64]))
+    """
+    detected = detect_variant(state_dict.keys())
+    if variant is None:
+        variant = detected
+    if variant not in VARIANTS:
+        raise ValueError(f'unknown variant {variant!r}; expected one of {VARIANTS}')
+    if variant != 'vgg16' and detected != variant.replace('-atonce', ''):
+        raise ValueError(f'variant {variant!r} was asked for, but the layers are '
+                         f'those of {detected!r}')
+    head = () if variant == 'vgg16' else HEAD_LAYERS[variant]
+    wanted = BACKBONE_LAYERS + head
+    keys = [f'{n}.{p}' for n in wanted
+            for p in (('weight', ) if n in DECONV_LAYERS else ('weight', 'bias'))]
+    missing = [k for k in keys if k not in state_dict]
+    if missing:
+        raise ValueError(f'missing layers for {variant}: {", ".join(missing)}')
+    _check_shapes(state_dict, wanted)
+
+    report = {'variant': variant, 'mapped': [], 'reshaped': [], 'dropped': [],
+              'notes': []}
+    out: Dict[str, torch.Tensor] = OrderedDict()
+    for key in keys:
+        layer = key.rsplit('.', 1)[0]
+        if variant == 'vgg16':
+            dst = key
+        elif layer in BACKBONE_LAYERS:
+            dst = f'backbone.{key}'
+        else:
+            dst = f'decode_head.{key}'
+        out[dst] = state_dict[key].detach().to(torch.float32).contiguous()
+        report['mapped'].append([key, dst, list(out[dst].shape)])
+    for key in state_dict:
+        if key not in keys:
+            reason = ('VGG16 ImageNet classifier' if key.startswith('fc8.') else
+                      f'not part of FCN-{variant}' if variant != 'vgg16' else
+                      'not part of the VGG16 backbone')
+            report['dropped'].append([key, reason])
+    if variant == '8s' and detected == '8s':
+        report['notes'].append(
+            'FCN-8s and FCN-8s at-once share layer names; pass variant '
+            "'8s-atonce' for at-once weights (its head scales pool4 by 0.01 and "
+            'pool3 by 0.0001)')
+    return out, report
+
+
+def convert_pytorch_fcn(checkpoint: Mapping,
+                        variant: Optional[str] = None
+                        ) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Convert a wkentaro/pytorch-fcn model or training checkpoint.
+
+    Args:
+        checkpoint (Mapping): A bare state dict (``fcn8s_from_caffe.pth``) or a
+            ``Trainer`` checkpoint with ``model_state_dict``.
+        variant (str, optional): See :func:`convert_reference_state_dict`.
+            FCN8sAtOnce files need ``'8s-atonce'`` (their keys equal FCN8s').
+
+    Returns:
+        tuple[dict, dict]: As :func:`convert_reference_state_dict`, with
+        ``format`` ``'pytorch-fcn'`` in the report.
+    """
+    state_dict, notes = unwrap_state_dict(checkpoint)
+    if variant is None and 'FCN8sAtOnce' in str(checkpoint.get('arch', '')):
+        variant = '8s-atonce'
+    out, report = convert_reference_state_dict(state_dict, variant)
+    report['format'] = 'pytorch-fcn'
+    report['notes'] = notes + report['notes']
+    return out, report

@@ -1,0 +1,206 @@
+"""Narrow reference FCN / VGG16 weights, written the way each source stores them.
+
+* :func:`reference_arrays`: random weights under the reference layer names
+  (``voc-fcn*/net.py``), convolution shaped.
+* :func:`caffemodel_bytes`: those weights as a Caffe ``NetParameter``: new-style
+  ``layer`` entries with ``shape`` (the released FCN models) or V1 ``layers``
+  with legacy num/channels/height/width dims and InnerProduct fc layers
+  (``VGG_ILSVRC_16_layers.caffemodel``).
+* :func:`reference_forward`: the reference nets' forward pass in plain
+  ``F.conv2d`` calls, from the arrays (pytorch-fcn's ``FCN*.forward``).
+"""
+from collections import OrderedDict
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import protobuf_encoder as pe
+
+#: Narrow stand-ins for VGG16's 64, 128, 256, 512, 512 channels and 4096 fc units.
+WIDTHS = (4, 6, 8, 10, 12)
+FC_CHANNELS = 16
+NUM_CLASSES = 5
+STAGES = (2, 2, 3, 3, 3)
+CONV_LAYERS = [f'conv{s}_{i}' for s, n in enumerate(STAGES, 1) for i in range(1, n + 1)]
+DECONVS = {
+    '32s': {'upscore': (64, 32)},
+    '16s': {'upscore2': (4, 2), 'upscore16': (32, 16)},
+    '8s': {'upscore2': (4, 2), 'upscore_pool4': (4, 2), 'upscore8': (16, 8)},
+}
+DECONVS['8s-atonce'] = DECONVS['8s']
+SKIPS = {'32s': (), '16s': ('pool4', ), '8s': ('pool4', 'pool3'),
+         '8s-atonce': ('pool4', 'pool3')}
+ATONCE_SCALE = {'pool4': 0.01, 'pool3': 0.0001}
+CROPS = {'32s': {'out': 19}, '16s': {'pool4': 5, 'out': 27},
+         '8s': {'pool4': 5, 'pool3': 9, 'out': 31}}
+CROPS['8s-atonce'] = CROPS['8s']
+
+
+def reference_arrays(variant: str, seed: int = 0, widths=WIDTHS, fc=FC_CHANNELS,
+                     num_classes: int = NUM_CLASSES,
+                     with_fc8: bool = False) -> Dict[str, np.ndarray]:
+    """Random float32 weights under reference names; ``variant='vgg16'`` is the
+    backbone plus ``fc8``."""
+    rng = np.random.default_rng(seed)
+    out: Dict[str, np.ndarray] = OrderedDict()
+
+    def conv(name, cout, cin, k, scale=None):
+        scale = scale or (2.0 / (cin * k * k)) ** 0.5
+        out[f'{name}.weight'] = (rng.standard_normal((cout, cin, k, k)) * scale
+                                 ).astype(np.float32)
+        out[f'{name}.bias'] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+
+    cin = 3
+    for name in CONV_LAYERS:
+        cout = widths[int(name[4]) - 1]
+        conv(name, cout, cin, 3)
+        cin = cout
+    conv('fc6', fc, widths[4], 7)
+    conv('fc7', fc, fc, 1)
+    if variant == 'vgg16' or with_fc8:
+        conv('fc8', 7, fc, 1)
+    if variant == 'vgg16':
+        return out
+    conv('score_fr', num_classes, fc, 1)
+    if 'pool4' in SKIPS[variant]:
+        conv('score_pool4', num_classes, widths[3], 1, scale=0.5)
+    if 'pool3' in SKIPS[variant]:
+        conv('score_pool3', num_classes, widths[2], 1, scale=0.5)
+    for name, (k, _) in DECONVS[variant].items():
+        out[f'{name}.weight'] = (rng.standard_normal(
+            (num_classes, num_classes, k, k)) * 0.1).astype(np.float32)
+    return out
+
+
+def _layer_sequence(variant: str):
+    """(name, type, param names, bottom, top) in network order, data layer first."""
+    seq = [('data', 'Python' if variant != 'vgg16' else 'Data', None)]
+    for name in CONV_LAYERS:
+        seq += [(name, 'Convolution', name),
+                (name.replace('conv', 'relu'), 'ReLU', None)]
+        if name.endswith('_2') and name[4] in '12' or name.endswith('_3'):
+            seq.append((f'pool{name[4]}', 'Pooling', None))
+    fc_type = 'InnerProduct' if variant == 'vgg16' else 'Convolution'
+    for i in (6, 7):
+        seq += [(f'fc{i}', fc_type, f'fc{i}'), (f'relu{i}', 'ReLU', None),
+                (f'drop{i}', 'Dropout', None)]
+    if variant == 'vgg16':
+        return seq + [('fc8', 'InnerProduct', 'fc8'), ('prob', 'Softmax', None)]
+    seq += [('score_fr', 'Convolution', 'score_fr')]
+    for name in DECONVS[variant]:
+        seq.append((name, 'Deconvolution', name))
+        skip = {'upscore2': 'pool4', 'upscore_pool4': 'pool3'}.get(name)
+        if skip in SKIPS[variant]:
+            if variant == '8s-atonce':
+                seq.append((f'scale_{skip}', 'Scale', f'scale_{skip}'))
+            seq.append((f'score_{skip}', 'Convolution', f'score_{skip}'))
+    return seq + [('loss', 'SoftmaxWithLoss', None)]
+
+
+def caffemodel_bytes(arrays: Dict[str, np.ndarray], variant: str, v1: bool = False,
+                     legacy_dims: Optional[bool] = None,
+                     scales: Optional[Dict[str, float]] = None) -> bytes:
+    """Encode ``arrays`` as a ``.caffemodel``.
+
+    Args:
+        arrays: From :func:`reference_arrays`.
+        variant: ``'vgg16'`` writes fc6/fc7/fc8 as InnerProduct layers whose
+            weights are flattened matrices, as VGG_ILSVRC_16_layers does.
+        v1: Write V1 ``layers`` (field 2) instead of ``layer`` (field 100).
+        legacy_dims: Write num/channels/height/width (default: ``v1``).
+        scales: Constant of each at-once Scale layer (default 0.01 / 0.0001).
+    """
+    legacy = v1 if legacy_dims is None else legacy_dims
+    scales = scales or {'scale_pool4': 0.01, 'scale_pool3': 0.0001}
+    layers = []
+    for name, type_, param in _layer_sequence(variant):
+        blobs = []
+        if type_ == 'Scale':
+            blobs = [pe.blob(np.array([scales[name]], np.float32), legacy_dims=legacy)]
+        elif param is not None and f'{param}.weight' in arrays:
+            w = arrays[f'{param}.weight']
+            if type_ == 'InnerProduct':
+                # Caffe stores an InnerProduct weight as (num_output, K): legacy
+                # dims (1, 1, num_output, K)
+                w = w.reshape(w.shape[0], -1)
+            blobs.append(pe.blob(w, legacy_dims=legacy))
+            if f'{param}.bias' in arrays:
+                blobs.append(pe.blob(arrays[f'{param}.bias'], legacy_dims=legacy))
+        if v1 and type_ not in pe.V1_TYPES:  # Python / Scale layers are new-style only
+            type_ = {'Scale': 'Convolution'}.get(type_, 'Data')
+        layers.append(pe.layer(name, type_, blobs, v1=v1))
+    return pe.net(layers, name=f'fcn{variant}')
+
+
+def reference_forward(arrays: Dict[str, np.ndarray], x: torch.Tensor,
+                      variant: str) -> torch.Tensor:
+    """Logits of the reference FCN, from its weight arrays (pytorch-fcn's forward)."""
+    p = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+
+    def conv(name, h, pad=0):
+        return F.conv2d(h, p[f'{name}.weight'], p[f'{name}.bias'], padding=pad)
+
+    h = x
+    pools = {}
+    for name in CONV_LAYERS:
+        h = F.relu(conv(name, h, pad=100 if name == 'conv1_1' else 1))
+        if name.endswith('_2') and name[4] in '12' or name.endswith('_3'):
+            h = F.max_pool2d(h, 2, 2, ceil_mode=True)
+            pools[f'pool{name[4]}'] = h
+    h = F.relu(conv('fc6', h))
+    h = F.relu(conv('fc7', h))
+    h = conv('score_fr', h)
+    for name, (k, stride) in DECONVS[variant].items():
+        h = F.conv_transpose2d(h, p[f'{name}.weight'], stride=stride)
+        skip = {'upscore2': 'pool4', 'upscore_pool4': 'pool3'}.get(name)
+        if skip in SKIPS[variant]:
+            s = pools[skip]
+            if variant == '8s-atonce':
+                s = s * ATONCE_SCALE[skip]
+            s = conv(f'score_{skip}', s)
+            o = CROPS[variant][skip]
+            h = h + s[:, :, o:o + h.shape[2], o:o + h.shape[3]]
+    o = CROPS[variant]['out']
+    return h[:, :, o:o + x.shape[2], o:o + x.shape[3]]
+
+
+def fcn_model_cfg(variant: str, widths=WIDTHS, fc=FC_CHANNELS,
+                  num_classes: int = NUM_CLASSES) -> dict:
+    """An EncoderDecoder config of our FCN with the narrow reference widths."""
+    skips = SKIPS[variant]
+    in_channels = ((widths[2], ) if 'pool3' in skips else ()) + (
+        (widths[3], ) if 'pool4' in skips else ()) + (fc, )
+    return dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='FCNDataPreProcessor', weights='caffe'),
+        backbone=dict(type='VGG16FC', widths=widths, fc_channels=fc),
+        decode_head=dict(
+            type='ClassicFCNHead', skips=skips, in_channels=in_channels,
+            in_index=(0, 1, 2)[-len(in_channels):], num_classes=num_classes,
+            at_once=variant == '8s-atonce'),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+
+
+def build_fcn(variant: str, **kwargs):
+    """Build :func:`fcn_model_cfg` through mmseg's registry, in eval mode."""
+    import mmseg_fcn_classic  # noqa: F401  (registers the components)
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    return MODELS.build(fcn_model_cfg(variant, **kwargs)).eval()
+
+
+def vgg_reference_fc7(arrays: Dict[str, np.ndarray], x: torch.Tensor) -> torch.Tensor:
+    """fc7 (after ReLU) of the reference VGG16 as convolutions, from its arrays."""
+    p = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+    h = x
+    for name in CONV_LAYERS:
+        h = F.relu(F.conv2d(h, p[f'{name}.weight'], p[f'{name}.bias'],
+                            padding=100 if name == 'conv1_1' else 1))
+        if name.endswith('_2') and name[4] in '12' or name.endswith('_3'):
+            h = F.max_pool2d(h, 2, 2, ceil_mode=True)
+    h = F.relu(F.conv2d(h, p['fc6.weight'], p['fc6.bias']))
+    return F.relu(F.conv2d(h, p['fc7.weight'], p['fc7.bias']))

@@ -1,0 +1,204 @@
+"""Inference with converted weights: mmseg APIs, MMSegInferencer, tools/infer.py."""
+import importlib.util
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mmseg_fcn_classic.converters import convert_caffe
+from tests.test_converters.reference_nets import (caffemodel_bytes, fcn_model_cfg,
+                                                  reference_arrays, reference_forward)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(ROOT, 'tools', 'infer.py')
+CAFFE_MEAN = np.array([104.00699, 116.66877, 122.67892], np.float32)
+VARIANT = '8s'
+PALETTE = [[0, 0, 0], [200, 30, 30], [30, 200, 30], [30, 30, 200], [220, 220, 40]]
+CLASSES = ['background', 'a', 'b', 'c', 'd']
+
+
+def _load_tool(path=TOOL):
+    spec = importlib.util.spec_from_file_location(osp.basename(path)[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _config_text(custom_imports=True):
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]
+    lines = [
+        "default_scope = 'mmseg'",
+        f'model = {fcn_model_cfg(VARIANT)!r}',
+        f'test_pipeline = {pipeline!r}',
+        'test_dataloader = dict(batch_size=1, num_workers=0, dataset=dict('
+        "type='BaseSegDataset', data_root='', pipeline=test_pipeline, "
+        f'metainfo=dict(classes={CLASSES!r}, palette={PALETTE!r})))',
+        "visualizer = dict(type='SegLocalVisualizer', "
+        "vis_backends=[dict(type='LocalVisBackend')], name='visualizer')",
+    ]
+    if custom_imports:
+        lines.insert(0, "custom_imports = dict(imports=['mmseg_fcn_classic'], "
+                        'allow_failed_imports=False)')
+    return '\n'.join(lines) + '\n'
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    """A config, a checkpoint converted from a caffemodel, and a folder of images."""
+    root = tmp_path_factory.mktemp('infer')
+    arrays = reference_arrays(VARIANT, seed=5)
+    # a strong per-class bias makes every class show up somewhere
+    arrays['score_fr.bias'] = np.linspace(-2, 2, 5).astype(np.float32)
+    model_file = root / 'fcn8s.caffemodel'
+    model_file.write_bytes(caffemodel_bytes(arrays, VARIANT))
+    state_dict, _ = convert_caffe(str(model_file))
+    ckpt = root / 'fcn8s.pth'
+    torch.save({'state_dict': state_dict, 'meta': {'variant': VARIANT}}, ckpt)
+    config = root / 'fcn8s_tiny.py'
+    config.write_text(_config_text())
+
+    rng = np.random.default_rng(0)
+    images = root / 'images'
+    (images / 'nested').mkdir(parents=True)
+    files = {}
+    for rel, (h, w) in {'a.png': (37, 53), 'nested/b.jpg': (24, 31),
+                        'nested/c.BMP': (40, 29), 'd.tif': (19, 22)}.items():
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        path = images / rel
+        cv2.imwrite(str(path), img)
+        files[rel] = cv2.imread(str(path), cv2.IMREAD_COLOR)  # as decoded (jpg)
+    (images / 'readme.txt').write_text('not an image')
+    return dict(root=root, arrays=arrays, ckpt=str(ckpt), config=str(config),
+                images=images, files=files)
+
+
+def _expected_labels(arrays, img_bgr):
+    """Argmax of the reference net on the Caffe-normalised BGR image."""
+    x = torch.from_numpy((img_bgr.astype(np.float32) - CAFFE_MEAN).transpose(2, 0, 1))
+    with torch.no_grad():
+        logits = reference_forward(arrays, x[None], VARIANT)
+    return logits[0].argmax(0).numpy()
+
+
+def test_init_model_and_inference_model(setup):
+    from mmseg.apis import inference_model, init_model
+    model = init_model(setup['config'], setup['ckpt'], device='cpu')
+    for rel, img in setup['files'].items():
+        result = inference_model(model, str(setup['images'] / rel))
+        labels = result.pred_sem_seg.data[0].numpy()
+        assert labels.shape == img.shape[:2]
+        np.testing.assert_array_equal(labels, _expected_labels(setup['arrays'], img))
+    assert len(np.unique(labels)) > 1
+
+
+def test_mmseg_inferencer(setup, tmp_path):
+    from mmseg.apis import MMSegInferencer
+    inferencer = MMSegInferencer(model=setup['config'], weights=setup['ckpt'],
+                                 device='cpu')
+    img_path = str(setup['images'] / 'a.png')
+    result = inferencer(img_path, out_dir=str(tmp_path))
+    np.testing.assert_array_equal(
+        result['predictions'],
+        _expected_labels(setup['arrays'], setup['files']['a.png']))
+    assert (tmp_path / 'vis' / 'a.png').is_file()
+    assert len(list((tmp_path / 'pred').iterdir())) == 1
+
+
+def test_infer_tool(setup, tmp_path, capsys):
+    infer = _load_tool()
+    out_dir = tmp_path / 'out'
+    code = infer.main([setup['config'], setup['ckpt'], str(setup['images']),
+                       '--out-dir', str(out_dir), '--device', 'cpu', '--timing',
+                       '--opacity', '0.6'])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert 'wrote 4 label and overlay PNGs' in captured.out
+    assert 'a.png: 53x37 in' in captured.out and '4 images, mean' in captured.out
+    assert 'segmenting' in captured.err  # the progress bar
+    for rel, img in setup['files'].items():
+        name = osp.splitext(rel)[0] + '.png'
+        label_png = Image.open(out_dir / 'labels' / name)
+        assert label_png.mode == 'P'
+        assert label_png.size == (img.shape[1], img.shape[0])
+        labels = np.asarray(label_png)
+        np.testing.assert_array_equal(labels, _expected_labels(setup['arrays'], img))
+        # the palette is the config's metainfo (the checkpoint has no dataset_meta)
+        assert label_png.getpalette()[:15] == sum(PALETTE, [])
+        overlay = np.asarray(Image.open(out_dir / 'overlays' / name))
+        assert overlay.shape == img.shape
+        colours = np.asarray(PALETTE, np.float32)[labels]
+        blended = 0.4 * img[..., ::-1].astype(np.float32) + 0.6 * colours
+        assert np.abs(overlay - blended).max() <= 1
+
+
+def test_infer_tool_errors(setup, tmp_path, capsys):
+    infer = _load_tool()
+    missing = tmp_path / 'missing.jpg'
+    code = infer.main([setup['config'], setup['ckpt'], str(missing),
+                       '--out-dir', str(tmp_path / 'o'), '--device', 'cpu'])
+    assert code == 1 and f"input '{missing}' does not exist" in capsys.readouterr().err
+
+    broken = tmp_path / 'broken.png'
+    broken.write_bytes(b'\x89PNG\r\n\x1a\n but then nothing')
+    code = infer.main([setup['config'], setup['ckpt'], str(broken),
+                       '--out-dir', str(tmp_path / 'o'), '--device', 'cpu'])
+    assert code == 1 and f"cannot read image '{broken}'" in capsys.readouterr().err
+
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    code = infer.main([setup['config'], setup['ckpt'], str(empty),
+                       '--out-dir', str(tmp_path / 'o'), '--device', 'cpu'])
+    assert code == 1 and 'no images' in capsys.readouterr().err
+
+
+def test_infer_command_line_imports_the_plugin(setup, tmp_path):
+    """A config without custom_imports works: the tool imports the plugin itself."""
+    config = tmp_path / 'plain.py'
+    config.write_text(_config_text(custom_imports=False))
+    out_dir = tmp_path / 'out'
+    result = subprocess.run(
+        [sys.executable, TOOL, str(config), setup['ckpt'],
+         str(setup['images'] / 'd.tif'), '--out-dir', str(out_dir), '--device', 'cpu',
+         '--no-progress'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out_dir / 'labels' / 'd.png').size == (22, 19)
+
+
+def test_help_states_the_input_convention(capsys):
+    with pytest.raises(SystemExit):
+        _load_tool().main(['--help'])
+    assert 'bgr_to_rgb=False' in capsys.readouterr().out
+
+
+def test_infer_tool_with_a_shipped_config(setup, tmp_path, capsys):
+    """The shipped VOC config (narrowed) with a converted 21-class checkpoint: the
+    annotation loader of its test pipeline is skipped and the VOC palette comes from
+    the checkpoint."""
+    from mmseg.utils import get_palette
+    arrays = reference_arrays('8s', num_classes=21, seed=7)
+    src = tmp_path / 'fcn8s-heavy-pascal.caffemodel'
+    src.write_bytes(caffemodel_bytes(arrays, '8s'))
+    convert_weights = _load_tool(osp.join(ROOT, 'tools', 'convert_weights.py'))
+    ckpt = tmp_path / 'fcn8s_voc.pth'
+    assert convert_weights.main([str(src), str(ckpt)]) == 0
+    out_dir = tmp_path / 'out'
+    code = _load_tool().main([
+        osp.join(ROOT, 'configs', 'fcn8s_vgg16_voc.py'), str(ckpt),
+        str(setup['images'] / 'nested'), '--out-dir', str(out_dir), '--device', 'cpu',
+        '--cfg-options', 'model.backbone.widths=(4,6,8,10,12)',
+        'model.backbone.fc_channels=16', 'model.decode_head.in_channels=(8,10,16)'])
+    capsys.readouterr()
+    assert code == 0
+    img = setup['files']['nested/b.jpg']
+    label_png = Image.open(out_dir / 'labels' / 'b.png')
+    assert label_png.getpalette()[:63] == sum(get_palette('voc'), [])
+    x = torch.from_numpy((img.astype(np.float32) - CAFFE_MEAN).transpose(2, 0, 1))
+    with torch.no_grad():
+        expected = reference_forward(arrays, x[None], '8s')[0].argmax(0).numpy()
+    np.testing.assert_array_equal(np.asarray(label_png), expected)
