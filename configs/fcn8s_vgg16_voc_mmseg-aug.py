@@ -7,7 +7,7 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_20k.py', './_base_/default_runtime.py'
 ]
 model = dict(
-    data_preprocessor=dict(size=(512, 512)),
+    data_preprocessor=dict(size=(512, 512), size_divisor=None),
     decode_head=dict(loss_decode=dict(reduction='mean')))
 val_evaluator = dict(type='FCNMetric')
 test_evaluator = val_evaluator

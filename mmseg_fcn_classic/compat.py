@@ -80,7 +80,9 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     Raises:
         pickle.UnpicklingError: For anything else.
     """
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # the built-in statistics are registered lazily, by the first HistoryBuffer()
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({type(obj).__name__}, {name!r}), which is not '
@@ -137,19 +139,19 @@ def _unsafe_globals(filename: str) -> str:
     return ', '.join(n for n in names if n not in allowed) or 'unknown globals'
 
 
-def _load_local(filename: str, map_location=None) -> Any:
+def load_from_local_safe(filename: str, map_location=None) -> Any:
     return load_checkpoint_file(filename, map_location)
 
 
-def _load_trusted(filename: str, map_location=None) -> Any:
+def load_from_trusted(filename: str, map_location=None) -> Any:
     return load_checkpoint_file(filename, map_location, trusted=True)
 
 
 def register_checkpoint_loaders() -> None:
     """Register the loader schemes for safe local files and ``trusted://``."""
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_local, force=True)
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
     CheckpointLoader.register_scheme(
-        prefixes=TRUSTED_PREFIX, loader=_load_trusted, force=True)
+        prefixes=TRUSTED_PREFIX, loader=load_from_trusted, force=True)
 
 
 def syncbn_to_bn(cfg: Any) -> Any:

@@ -73,7 +73,8 @@ class _Interrupt(Exception):
 def _runner(cfg_path, work_dir, **overrides):
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = work_dir
-    cfg.merge_from_dict(overrides)
+    for key, value in overrides.items():  # replace whole top-level keys
+        cfg[key] = value
     return Runner.from_cfg(cfg)
 
 
@@ -98,7 +99,7 @@ def test_exact_resume_matches_uninterrupted(tmp_path, tiny_data):
                 raise _Interrupt
 
     opt = dict(optim_wrapper=dict(
-        _delete_=True, type='OptimWrapper',
+        type='OptimWrapper',
         optimizer=dict(type='SGD', lr=0.01, momentum=0.99, weight_decay=5e-4),
         paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0)))
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=6,

@@ -6,6 +6,7 @@
 data_preprocessor = dict(
     type='FCNDataPreProcessor',
     weights='caffe',
+    size_divisor=1,  # pad a batch to its largest image only; batch 1 is not padded
     pad_val=0,
     seg_pad_val=255)
 model = dict(
