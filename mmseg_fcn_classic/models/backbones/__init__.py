@@ -1,0 +1,3 @@
+from .vgg16_fc import VGG16FC
+
+__all__ = ['VGG16FC']

@@ -1,0 +1,353 @@
+"""VGG16 with fc6 / fc7 as convolutions: the FCN encoder of fcn.berkeleyvision.org."""
+import logging
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from mmengine.runner.checkpoint import _load_checkpoint
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from mmseg_fcn_classic.converters.torchvision import convert_torchvision_vgg16
+from ..utils import IDENTITY, CoordMap, compose, conv_coord_map
+
+#: Conv widths per layer, ``'M'`` a 2x2 stride-2 max-pool (timm's ``vgg.py`` cfgs).
+ARCH_SETTINGS: Dict[str, List[Union[int, str]]] = {
+    'vgg11': [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
+    'vgg13': [64, 64, 'M', 128, 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
+    'vgg16': [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M',
+              512, 512, 512, 'M'],
+    'vgg19': [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512,
+              'M', 512, 512, 512, 512, 'M'],
+}
+#: ImageNet's fully connected layers as convolutions: (name, kernel size). fc6 sees a
+#: 7x7 window of pool5, fc7 is 1x1.
+FC_SETTINGS: Tuple[Tuple[str, int], ...] = (('fc6', 7), ('fc7', 1))
+#: conv1_1's padding in the reference nets: it keeps every input size, down to 1x1,
+#: large enough for fc6's 7x7 window; the head's crops remove the margin again.
+CONV1_PADDING = 100
+#: The levels ``out_indices`` selects from: the five pools (strides 2 ... 32) and fc7
+#: (stride 32, after its ReLU and dropout).
+LEVELS = ('pool1', 'pool2', 'pool3', 'pool4', 'pool5', 'fc7')
+
+
+class LayerSpec(NamedTuple):
+    """One spatial layer of the network (ReLU / dropout are implied).
+
+    Args:
+        name (str): Reference name (``conv1_1``, ``pool1``, ``fc6``, ...).
+        kind (str): ``'conv'``, ``'pool'`` or ``'fc'``.
+        stage (int): 1-5 for the conv blocks (their pool included), 6 for fc6 / fc7.
+        out_channels (int): Output channels (pools: those of their input).
+        kernel_size (int): Kernel side.
+        stride (int): Stride.
+        padding (int): Zero padding.
+    """
+    name: str
+    kind: str
+    stage: int
+    out_channels: int
+    kernel_size: int
+    stride: int
+    padding: int
+
+
+def vgg_fc_layers(arch: str = 'vgg16',
+                  widths: Optional[Sequence[int]] = None,
+                  fc_channels: int = 4096) -> List[LayerSpec]:
+    """The layers of a VGG-FC encoder, read off :data:`ARCH_SETTINGS`.
+
+    Args:
+        arch (str): Key of :data:`ARCH_SETTINGS`. Defaults to ``'vgg16'``.
+        widths (Sequence[int], optional): One width per conv block instead of the
+            architecture's (64, 128, 256, 512, 512 for VGG16).
+        fc_channels (int): Width of fc6 and fc7. Defaults to 4096.
+
+    Returns:
+        list[LayerSpec]: conv1_1 ... pool5, fc6, fc7 in order.
+    """
+    if arch not in ARCH_SETTINGS:
+        raise ValueError(f'arch must be one of {sorted(ARCH_SETTINGS)}, got {arch!r}')
+    cfg = ARCH_SETTINGS[arch]
+    num_blocks = cfg.count('M')
+    if widths is not None and len(widths) != num_blocks:
+        raise ValueError(f'{arch} has {num_blocks} blocks, got widths={widths}')
+    layers, stage, conv, channels = [], 1, 0, None
+    for item in cfg:
+        if item == 'M':
+            layers.append(LayerSpec(f'pool{stage}', 'pool', stage, channels, 2, 2, 0))
+            stage, conv = stage + 1, 0
+            continue
+        conv += 1
+        channels = item if widths is None else widths[stage - 1]
+        padding = CONV1_PADDING if not layers else 1
+        layers.append(
+            LayerSpec(f'conv{stage}_{conv}', 'conv', stage, channels, 3, 1, padding))
+    for name, kernel_size in FC_SETTINGS:
+        layers.append(LayerSpec(name, 'fc', stage, fc_channels, kernel_size, 1, 0))
+    return layers
+
+
+@MODELS.register_module()
+class VGG16FC(BaseModule):
+    """VGG16 with fc6 / fc7 as convolutions, as in the reference FCN nets.
+
+    conv1_1 ... conv5_3 are 3x3 convs with ReLU (conv1_1 padded by 100, the others
+    by 1), each block ends in a 2x2 stride-2 max-pool that rounds up (Caffe pooling,
+    ``ceil_mode=True``), fc6 is a 7x7 conv without padding and fc7 a 1x1 conv, each
+    followed by ReLU and dropout. Parameter names are the reference ones
+    (``conv1_1.weight`` ... ``fc7.bias``).
+
+    Output levels (for ``out_indices``): 0 ``pool1`` (stride 2), 1 ``pool2`` (4),
+    2 ``pool3`` (8), 3 ``pool4`` (16), 4 ``pool5`` (32), 5 ``fc7`` (32). The network
+    is built and run only up to its deepest requested level, so no parameter goes
+    unused (DDP with ``find_unused_parameters=False`` works).
+
+    Args:
+        arch (str): Key of :data:`ARCH_SETTINGS`. Defaults to ``'vgg16'``.
+        in_channels (int): Input channels. Defaults to 3.
+        widths (Sequence[int], optional): Width of each conv block, e.g.
+            ``(4, 8, 8, 16, 16)`` for a narrow test model. Defaults to None (the
+            architecture's: 64, 128, 256, 512, 512).
+        fc_channels (int): Width of fc6 / fc7. Defaults to 4096.
+        out_indices (Sequence[int]): Levels to return, see above. Defaults to
+            ``(2, 3, 5)``: pool3, pool4, fc7.
+        frozen_stages (int): Freeze stages 1 ... ``frozen_stages``: 1-5 are the conv
+            blocks, 6 is fc6 / fc7 (their dropout then runs in eval mode).
+            -1 (default) freezes nothing.
+        dropout_ratio (float): Dropout after fc6 and fc7. Defaults to 0.5.
+        init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
+            checkpoint=...)`` loads ImageNet weights, see :meth:`load_pretrained`.
+
+    Example:
+        >>> import torch
+        >>> net = VGG16FC(widths=(4, 8, 8, 16, 16), fc_channels=16)
+        >>> [tuple(o.shape) for o in net(torch.rand(1, 3, 64, 48))]
+        [(1, 8, 33, 31), (1, 16, 17, 16), (1, 16, 3, 2)]
+    """
+
+    def __init__(self,
+                 arch: str = 'vgg16',
+                 in_channels: int = 3,
+                 widths: Optional[Sequence[int]] = None,
+                 fc_channels: int = 4096,
+                 out_indices: Sequence[int] = (2, 3, 5),
+                 frozen_stages: int = -1,
+                 dropout_ratio: float = 0.5,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.out_indices = tuple(out_indices)
+        if not self.out_indices or not all(0 <= i < len(LEVELS)
+                                           for i in self.out_indices):
+            raise ValueError(f'out_indices must be levels in 0..{len(LEVELS) - 1} '
+                             f'{LEVELS}, got {out_indices}')
+        self.frozen_stages = frozen_stages
+        last = LEVELS[max(self.out_indices)]
+        layers = vgg_fc_layers(arch, widths, fc_channels)
+        self.layer_specs = layers[:[layer.name for layer in layers].index(last) + 1]
+        self._out_names = {LEVELS[i] for i in self.out_indices}
+
+        channels = in_channels
+        for layer in self.layer_specs:
+            if layer.kind == 'pool':
+                self.add_module(
+                    layer.name, nn.MaxPool2d(2, stride=2, ceil_mode=True))
+                continue
+            self.add_module(
+                layer.name,
+                nn.Conv2d(channels, layer.out_channels, layer.kernel_size,
+                          stride=layer.stride, padding=layer.padding))
+            if layer.kind == 'fc':
+                self.add_module(_dropout_name(layer.name), nn.Dropout(dropout_ratio))
+            channels = layer.out_channels
+        self._freeze_stages()
+
+    @staticmethod
+    def coord_maps(levels: Sequence[Union[int, str]] = LEVELS,
+                   arch: str = 'vgg16') -> Tuple[CoordMap, ...]:
+        """Where the pixels of each level sit in the input image.
+
+        Args:
+            levels (Sequence[int | str]): Level indices or names (see the class
+                docstring). Defaults to all.
+            arch (str): Key of :data:`ARCH_SETTINGS`. Defaults to ``'vgg16'``.
+
+        Returns:
+            tuple[CoordMap, ...]: One map per level.
+
+        Example:
+            >>> VGG16FC.coord_maps(['pool4'])
+            (CoordMap(scale=Fraction(16, 1), shift=Fraction(-183, 2)),)
+        """
+        maps, current = {}, IDENTITY
+        for layer in vgg_fc_layers(arch):
+            current = compose(
+                current,
+                conv_coord_map(layer.kernel_size, layer.stride, layer.padding))
+            maps[layer.name] = current
+        return tuple(maps[LEVELS[level] if isinstance(level, int) else level]
+                     for level in levels)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Run the network up to the deepest requested level.
+
+        Args:
+            x (Tensor): ``(N, C, H, W)`` images.
+
+        Returns:
+            tuple[Tensor, ...]: The ``out_indices`` levels, in that order.
+        """
+        outs = {}
+        for layer in self.layer_specs:
+            x = getattr(self, layer.name)(x)
+            if layer.kind != 'pool':
+                x = F.relu(x, inplace=True)
+            if layer.kind == 'fc':
+                x = getattr(self, _dropout_name(layer.name))(x)
+            if layer.name in self._out_names:
+                outs[layer.name] = x
+        return tuple(outs[LEVELS[i]] for i in self.out_indices)
+
+    def _freeze_stages(self) -> None:
+        """Stop gradients into stages 1 ... ``frozen_stages``, and put them in eval
+        mode (only fc dropout cares)."""
+        for layer in self.layer_specs:
+            if layer.stage > self.frozen_stages:
+                continue
+            names = [layer.name]
+            if layer.kind == 'fc':
+                names.append(_dropout_name(layer.name))
+            for name in names:
+                module = getattr(self, name)
+                module.eval()
+                for param in module.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'VGG16FC':
+        """Set train / eval mode, keeping the frozen stages in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def init_weights(self) -> None:
+        """Load ``Pretrained`` weights from ``init_cfg``; other init_cfg types go to
+        mmengine as usual."""
+        cfgs = self.init_cfg or []
+        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
+        pretrained = [cfg for cfg in cfgs if cfg.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
+            return
+        init_cfg = self.init_cfg
+        self.init_cfg = [cfg for cfg in cfgs if cfg not in pretrained] or None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        cfg = pretrained[-1]
+        self.load_pretrained(
+            cfg['checkpoint'],
+            prefix=cfg.get('prefix'),
+            map_location=cfg.get('map_location', 'cpu'))
+
+    def load_pretrained(self,
+                        checkpoint: str,
+                        prefix: Optional[str] = None,
+                        map_location: str = 'cpu') -> None:
+        """Load weights in any of the layouts :meth:`backbone_state_dict` reads.
+
+        The file goes through mmengine's ``_load_checkpoint``, so every registered
+        loader scheme applies (local paths, ``torchvision://vgg16`` where torchvision
+        and the internet are available, the project's own schemes).
+
+        Args:
+            checkpoint (str): Path or URL.
+            prefix (str, optional): Take only the keys under this prefix (as
+                mmengine's ``Pretrained`` does), e.g. ``'backbone.'``.
+            map_location (str): Defaults to ``'cpu'``.
+
+        Raises:
+            ValueError: If a tensor's shape differs from the model's (a narrow model
+                with full-size weights, say), naming the key and both shapes, or if
+                the file holds no weights for this model.
+        """
+        ckpt = _load_checkpoint(checkpoint, map_location=map_location, logger='current')
+        state_dict, layout = self.backbone_state_dict(ckpt, prefix)
+        own = self.state_dict()
+        mismatched = [
+            f'{key}: checkpoint {tuple(value.shape)} vs model {tuple(own[key].shape)}'
+            for key, value in state_dict.items()
+            if key in own and value.shape != own[key].shape
+        ]
+        if mismatched:
+            raise ValueError(f'{type(self).__name__}: weights in {checkpoint} do not '
+                             'fit this model (check widths / fc_channels / '
+                             'in_channels): ' + '; '.join(mismatched))
+        loaded = [key for key in own if key in state_dict]
+        if not loaded:
+            raise ValueError(f'{type(self).__name__}: no weights for this model in '
+                             f'{checkpoint} ({layout} layout; first keys: '
+                             f'{list(state_dict)[:5]})')
+        self.load_state_dict({key: state_dict[key] for key in loaded}, strict=False)
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        print_log(f'{type(self).__name__}: loaded {len(loaded)} tensors from '
+                  f'{checkpoint} ({layout} layout)', logger='current')
+        if missing:
+            print_log(f'{type(self).__name__}: missing in {checkpoint}: {missing}',
+                      logger='current', level=logging.WARNING)
+        if unexpected:
+            print_log(f'{type(self).__name__}: not used from {checkpoint}: '
+                      f'{unexpected}', logger='current')
+
+    @staticmethod
+    def backbone_state_dict(checkpoint: dict,
+                            prefix: Optional[str] = None) -> Tuple[dict, str]:
+        """Extract VGG16FC weights from a loaded checkpoint of any known layout.
+
+        Layouts: a state dict with our keys (``conv1_1.weight``, ``fc6.weight``,
+        ...); a full-model checkpoint (keys under ``backbone.``, e.g. a trained
+        FCN); a torchvision VGG16 state dict (``features.N.*``, ``classifier.N.*``,
+        converted by :func:`convert_torchvision_vgg16`). Each may sit under a
+        ``state_dict`` / ``model`` key and carry DDP's ``module.`` prefix.
+
+        Args:
+            checkpoint (dict): What ``_load_checkpoint`` returned.
+            prefix (str, optional): Take only the keys under this prefix.
+
+        Returns:
+            tuple[dict, str]: The state dict with our keys, and the layout name.
+        """
+        state_dict = checkpoint
+        for key in ('state_dict', 'model'):
+            if isinstance(checkpoint.get(key), dict):
+                state_dict = checkpoint[key]
+                break
+        state_dict = {_strip(k, 'module.'): v for k, v in state_dict.items()}
+        layout = 'VGG16FC'
+        if prefix is None and any(k.startswith('backbone.') for k in state_dict):
+            prefix, layout = 'backbone.', 'full model'
+        if prefix:
+            prefix = prefix if prefix.endswith('.') else prefix + '.'
+            state_dict = {
+                k[len(prefix):]: v
+                for k, v in state_dict.items() if k.startswith(prefix)
+            }
+        if any(k.startswith(('features.', 'classifier.')) for k in state_dict):
+            state_dict, report = convert_torchvision_vgg16(state_dict)
+            layout = 'torchvision'
+            if report['dropped']:
+                print_log(f'torchvision VGG16: dropped {report["dropped"]}',
+                          logger='current')
+        return state_dict, layout
+
+
+def _dropout_name(fc_name: str) -> str:
+    """``fc6`` -> ``drop6``, as in the reference nets."""
+    return fc_name.replace('fc', 'drop')
+
+
+def _strip(key: str, prefix: str) -> str:
+    return key[len(prefix):] if key.startswith(prefix) else key

@@ -1,0 +1,3 @@
+from .classic_fcn_head import ClassicFCNHead
+
+__all__ = ['ClassicFCNHead']

@@ -1,0 +1,315 @@
+"""The FCN-32s / 16s / 8s decoder of fcn.berkeleyvision.org's ``voc-fcn*/net.py``."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
+from ..backbones.vgg16_fc import VGG16FC
+from ..utils import bilinear_upsample_weight, center_crop, crop, fcn_crop_offsets
+
+
+class Upscore(nn.ConvTranspose2d):
+    """Upsampling by ``factor``: a ``2f x 2f`` stride-``f`` transposed conv without
+    bias, initialised to the bilinear kernel on the channel diagonal (the reference
+    ``Deconvolution`` layers after ``surgery.interp``).
+
+    The weight is the reference's dense ``(C, C, 2f, 2f)`` one, so published weights
+    load 1:1. While it needs no gradient (frozen, or under ``torch.no_grad()``) and
+    its off-diagonal entries are all zero, the forward runs as a depthwise
+    (``groups=C``) transposed conv on the diagonal: the same output for 1/C of the
+    FLOPs. The check is two ``count_nonzero`` calls per forward, so it stays right
+    however the weight was changed.
+
+    Args:
+        channels (int): Input = output channels ``C``.
+        factor (int): Upsampling factor ``f``.
+        trainable (bool): Whether the weight gets gradients. Defaults to False.
+    """
+
+    def __init__(self, channels: int, factor: int, trainable: bool = False) -> None:
+        super().__init__(
+            channels, channels, 2 * factor, stride=factor, bias=False)
+        self.weight.requires_grad_(trainable)
+
+    def reset_parameters(self) -> None:
+        """Set the bilinear kernel on the diagonal."""
+        with torch.no_grad():
+            self.weight.copy_(
+                bilinear_upsample_weight(self.in_channels, self.kernel_size[0]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        weight = self.weight
+        if not (weight.requires_grad and torch.is_grad_enabled()):
+            diagonal = weight.diagonal(dim1=0, dim2=1)  # (k, k, C)
+            if torch.count_nonzero(weight) == torch.count_nonzero(diagonal):
+                depthwise = diagonal.permute(2, 0, 1).unsqueeze(1).contiguous()
+                return F.conv_transpose2d(
+                    x, depthwise, stride=self.stride, groups=self.in_channels)
+        return F.conv_transpose2d(x, weight, stride=self.stride)
+
+
+@MODELS.register_module()
+class ClassicFCNHead(BaseDecodeHead):
+    """The classic FCN decoder: score, upsample, fuse skips, crop.
+
+    ``score_fr`` (1x1 conv) scores the stride-32 input. For each skip, coarsest first,
+    the scores are upsampled 2x (``upscore2``, ``upscore_pool4``), the skip is scored
+    (``score_pool4`` / ``score_pool3``, 1x1), cropped to the upsampled map and added.
+    A last transposed conv upsamples to stride 1 (``upscore`` 64/32 for FCN-32s,
+    ``upscore16`` 32/16, ``upscore8`` 16/8) and the result is cropped to the
+    network input. Layer names and shapes are the reference ones.
+
+    Variants by ``skips``: ``()`` FCN-32s, ``('pool4',)`` FCN-16s,
+    ``('pool4', 'pool3')`` FCN-8s. With ``at_once=True`` pool4 is scaled by 0.01 and
+    pool3 by 0.0001 before scoring (``voc-fcn8s-atonce``).
+
+    Initialisation follows the reference: score layers zero (Caffe's default
+    filler), upsampling bilinear and frozen unless ``learn_upsampling``. mmseg's
+    ``conv_seg`` is removed, so every parameter is used.
+
+    Crops (``crop_offsets``):
+
+    * ``'vgg16_fc'`` (default): offsets derived from the geometry of
+      :class:`VGG16FC` (conv1_1 padded by 100) with
+      :func:`~mmseg_fcn_classic.models.utils.fcn_crop_offsets`: 19 (32s); 5, 27
+      (16s); 5, 9, 31 (8s), as Caffe's ``coord_map.crop`` computes them.
+    * a sequence of ints: explicit offsets, one per skip (coarsest first) and one
+      for the final crop, for backbones of another known geometry.
+    * ``'center'``: centred crops, for backbones whose geometry is not modelled
+      (e.g. a ResNet's stride-8/16/32 maps). Where a skip is smaller than the
+      upsampled map both are cropped to the overlap.
+
+    Output size: the logits come out at exactly the network input's size, for any
+    input size. :meth:`loss` crops to the (padded) label size and :meth:`predict` to
+    the size mmseg's ``predict_by_feat`` would resize to (the slide window in slide
+    inference, else ``pad_shape``, else ``img_shape``), so no interpolation happens.
+    :meth:`forward` without ``out_size`` returns the largest map aligned with the
+    input's top-left pixel (offset modes) or the uncropped map (``'center'``).
+
+    Args:
+        skips (Sequence[str]): Fused skips, a prefix of ``('pool4', 'pool3')``.
+            Defaults to ``('pool4', 'pool3')`` (FCN-8s).
+        in_channels (int | Sequence[int], optional): Channels of the inputs, finest
+            first, one per skip plus the stride-32 one. Defaults to VGG16FC's
+            ``(256, 512, 4096)`` cut to the variant.
+        in_index (int | Sequence[int], optional): Their indices in the backbone's
+            outputs, in the same order. Defaults to ``(0, 1, 2)`` cut likewise.
+        channels (int, optional): Unused (there is no ``conv_seg``); accepted for
+            mmseg config compatibility.
+        at_once (bool): Scale pool4 by 0.01 and pool3 by 0.0001. Defaults to False.
+        learn_upsampling (bool): Let the upsampling layers learn (the paper's
+            original experiments). Defaults to False (frozen, as in the reference).
+        crop_offsets (str | Sequence[int]): See above. Defaults to ``'vgg16_fc'``.
+        init_cfg (dict | list[dict], optional): Defaults to None (the reference
+            init above).
+        **kwargs: Other :class:`BaseDecodeHead` arguments: ``num_classes``,
+            ``loss_decode``, ``ignore_index``, ...
+
+    Example:
+        >>> import torch
+        >>> backbone = VGG16FC(widths=(4, 8, 8, 16, 16), fc_channels=16)
+        >>> head = ClassicFCNHead(in_channels=(8, 16, 16), num_classes=3)
+        >>> x = torch.rand(2, 3, 97, 61)
+        >>> head(backbone(x), out_size=x.shape[-2:]).shape
+        torch.Size([2, 3, 97, 61])
+        >>> head.crop_offsets
+        (5, 9, 31)
+    """
+
+    SKIPS = ('pool4', 'pool3')
+    #: voc-fcn8s-atonce's fixed ``Scale`` layers before the skip score layers.
+    AT_ONCE_SCALES: Dict[str, float] = {'pool4': 0.01, 'pool3': 0.0001}
+    #: Reference names of the upsampling layers per number of skips: one 2x layer
+    #: before each fuse, then the final one.
+    UPSCORE_NAMES: Dict[int, Tuple[str, ...]] = {
+        0: ('upscore', ),
+        1: ('upscore2', 'upscore16'),
+        2: ('upscore2', 'upscore_pool4', 'upscore8'),
+    }
+    #: Stride of the coarsest input; each skip halves it.
+    TOP_STRIDE = 32
+    #: VGG16FC levels the default inputs and geometry refer to.
+    VGG_LEVELS = ('pool3', 'pool4', 'fc7')
+
+    def __init__(self,
+                 skips: Sequence[str] = ('pool4', 'pool3'),
+                 in_channels: Optional[Union[int, Sequence[int]]] = None,
+                 in_index: Optional[Union[int, Sequence[int]]] = None,
+                 channels: Optional[int] = None,
+                 *,
+                 at_once: bool = False,
+                 learn_upsampling: bool = False,
+                 crop_offsets: Union[str, Sequence[int]] = 'vgg16_fc',
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 **kwargs) -> None:
+        skips = tuple(skips)
+        num_inputs = len(skips) + 1
+        if skips != self.SKIPS[:len(skips)]:
+            raise ValueError(f'skips must be a prefix of {self.SKIPS}, got {skips}')
+        if in_channels is None:
+            in_channels = (256, 512, 4096)[-num_inputs:]
+        if in_index is None:
+            in_index = (0, 1, 2)[-num_inputs:]
+        in_channels = _as_tuple(in_channels)
+        in_index = _as_tuple(in_index)
+        if len(in_channels) != num_inputs or len(in_index) != num_inputs:
+            raise ValueError(
+                f'skips={skips} needs {num_inputs} inputs (finest first, the '
+                f'stride-32 one last), got in_channels={in_channels}, '
+                f'in_index={in_index}')
+        if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
+            raise ValueError('ClassicFCNHead selects its inputs itself '
+                             "(input_transform='multiple_select')")
+        super().__init__(
+            list(in_channels),
+            in_channels[-1] if channels is None else channels,
+            in_index=list(in_index),
+            input_transform='multiple_select',
+            dropout_ratio=0,
+            init_cfg=init_cfg,
+            **kwargs)
+        del self.conv_seg  # the score layers classify; nothing may go unused
+
+        self.skips = skips
+        self.at_once = at_once
+        self.learn_upsampling = learn_upsampling
+        classes = self.out_channels
+        self.score_fr = nn.Conv2d(in_channels[-1], classes, 1)
+        for k, skip in enumerate(skips):
+            self.add_module(f'score_{skip}',
+                            nn.Conv2d(in_channels[-2 - k], classes, 1))
+        names = self.UPSCORE_NAMES[len(skips)]
+        self.upscore_names = names
+        for name in names[:-1]:
+            self.add_module(name, Upscore(classes, 2, learn_upsampling))
+        self.add_module(
+            names[-1],
+            Upscore(classes, self.TOP_STRIDE >> len(skips), learn_upsampling))
+
+        if crop_offsets == 'vgg16_fc':
+            levels = VGG16FC.coord_maps(self.VGG_LEVELS[-num_inputs:])
+            crop_offsets = fcn_crop_offsets(levels)
+        elif crop_offsets != 'center':
+            crop_offsets = tuple(int(o) for o in crop_offsets)
+            if len(crop_offsets) != num_inputs:
+                raise ValueError(f'skips={skips} needs {num_inputs} crop offsets '
+                                 f'(one per skip, then the final), got {crop_offsets}')
+        self.crop_offsets = crop_offsets
+        self._reset_reference_weights()
+
+    def _reset_reference_weights(self) -> None:
+        """Zero score layers (Caffe's default filler), bilinear upsampling."""
+        for skip in ('fr', ) + self.skips:
+            score = getattr(self, f'score_{skip}')
+            nn.init.zeros_(score.weight)
+            nn.init.zeros_(score.bias)
+        for name in self.upscore_names:
+            getattr(self, name).reset_parameters()
+
+    def init_weights(self) -> None:
+        """Restore the reference init, then apply ``init_cfg`` (e.g. Pretrained)."""
+        self._reset_reference_weights()
+        super().init_weights()
+
+    def forward(self,
+                inputs: Sequence[Tensor],
+                out_size: Optional[Sequence[int]] = None) -> Tensor:
+        """Score, upsample, fuse and crop.
+
+        Args:
+            inputs (Sequence[Tensor]): The backbone's outputs.
+            out_size (Sequence[int], optional): ``(H, W)`` of the network input.
+                Defaults to None, see the class docstring.
+
+        Returns:
+            Tensor: ``(N, num_classes, H, W)`` logits.
+        """
+        feats = self._transform_inputs(inputs)
+        scores = self.score_fr(feats[-1])
+        for k, skip in enumerate(self.skips):
+            upscored = getattr(self, self.upscore_names[k])(scores)
+            feat = feats[-2 - k]
+            if self.at_once:
+                feat = feat * self.AT_ONCE_SCALES[skip]
+            skip_scores = getattr(self, f'score_{skip}')(feat)
+            scores = self._fuse(upscored, skip_scores, k)
+        scores = getattr(self, self.upscore_names[-1])(scores)
+        return self._crop_output(scores, out_size)
+
+    def _fuse(self, upscored: Tensor, skip_scores: Tensor, k: int) -> Tensor:
+        """Crop the skip's scores to the upsampled map and add them."""
+        if self.crop_offsets == 'center':
+            size = [min(a, b) for a, b in
+                    zip(upscored.shape[-2:], skip_scores.shape[-2:])]
+            return center_crop(upscored, size) + center_crop(skip_scores, size)
+        return upscored + crop(skip_scores, self.crop_offsets[k],
+                               upscored.shape[-2:])
+
+    def _crop_output(self, scores: Tensor,
+                     out_size: Optional[Sequence[int]]) -> Tensor:
+        if self.crop_offsets == 'center':
+            return scores if out_size is None else center_crop(
+                scores, out_size).contiguous()
+        offset = self.crop_offsets[-1]
+        if out_size is None:
+            out_size = [max(side - offset, 0) for side in scores.shape[-2:]]
+        return crop(scores, offset, out_size).contiguous()
+
+    def loss(self, inputs: Tuple[Tensor], batch_data_samples: SampleList,
+             train_cfg: ConfigType) -> dict:
+        """Logits at the (padded) label size, then mmseg's ``loss_by_feat``.
+
+        Args:
+            inputs (tuple[Tensor]): The backbone's outputs.
+            batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+            train_cfg (dict): Unused.
+
+        Returns:
+            dict[str, Tensor]: The losses.
+        """
+        size = batch_data_samples[0].gt_sem_seg.shape
+        seg_logits = self.forward(inputs, out_size=size)
+        return self.loss_by_feat(seg_logits, batch_data_samples)
+
+    def predict(self, inputs: Tuple[Tensor], batch_img_metas: List[dict],
+                test_cfg: ConfigType) -> Tensor:
+        """Logits at the network input's size (see :meth:`input_size`).
+
+        Args:
+            inputs (tuple[Tensor]): The backbone's outputs.
+            batch_img_metas (list[dict]): Image meta info.
+            test_cfg (dict): Unused.
+
+        Returns:
+            Tensor: ``(N, num_classes, H, W)`` logits.
+        """
+        return self.forward(inputs, out_size=self.input_size(batch_img_metas))
+
+    @staticmethod
+    def input_size(batch_img_metas: List[dict]) -> Tuple[int, int]:
+        """The network input's size, by mmseg's ``predict_by_feat`` rule.
+
+        A ``torch.Size`` ``img_shape`` is the window of slide inference, otherwise
+        ``pad_shape`` (the padded batch) or else ``img_shape``.
+
+        Args:
+            batch_img_metas (list[dict]): Image meta info.
+
+        Returns:
+            tuple[int, int]: ``(H, W)``.
+        """
+        meta = batch_img_metas[0]
+        if isinstance(meta['img_shape'], torch.Size) or 'pad_shape' not in meta:
+            size = meta['img_shape']
+        else:
+            size = meta['pad_shape']
+        return int(size[0]), int(size[1])
+
+
+def _as_tuple(value: Union[int, Sequence[int]]) -> Tuple[int, ...]:
+    return (value, ) if isinstance(value, int) else tuple(value)

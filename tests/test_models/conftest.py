@@ -1,0 +1,77 @@
+"""Narrow model configs and helpers shared by the model tests."""
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.registry import init_default_scope
+
+import mmseg_fcn_classic  # noqa: F401  (registers the components)
+
+#: A narrow VGG16FC that keeps the real geometry: fast enough for many sizes.
+WIDTHS = (4, 8, 8, 16, 16)
+FC_CHANNELS = 16
+NUM_CLASSES = 3
+#: Variant -> head arguments (inputs: pool3, pool4, fc7 of the narrow backbone).
+VARIANTS = {
+    '32s': dict(skips=(), in_channels=(FC_CHANNELS, ), in_index=(2, )),
+    '16s': dict(skips=('pool4', ), in_channels=(WIDTHS[3], FC_CHANNELS), in_index=(1, 2)),
+    '8s': dict(skips=('pool4', 'pool3'), in_channels=(WIDTHS[2], WIDTHS[3], FC_CHANNELS),
+               in_index=(0, 1, 2)),
+    '8s-atonce': dict(skips=('pool4', 'pool3'), at_once=True,
+                      in_channels=(WIDTHS[2], WIDTHS[3], FC_CHANNELS), in_index=(0, 1, 2)),
+}
+
+
+def backbone_cfg(**kwargs) -> dict:
+    """A narrow VGG16FC config."""
+    return dict(dict(type='VGG16FC', widths=WIDTHS, fc_channels=FC_CHANNELS), **kwargs)
+
+
+def head_cfg(variant: str = '8s', **kwargs) -> dict:
+    """A ClassicFCNHead config for ``variant`` on the narrow backbone."""
+    return dict(dict(type='ClassicFCNHead', num_classes=NUM_CLASSES, **VARIANTS[variant]),
+                **kwargs)
+
+
+def segmentor_cfg(variant: str = '8s', backbone=None, decode_head=None, **kwargs) -> dict:
+    """An mmseg EncoderDecoder + SegDataPreProcessor config with our parts."""
+    return dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(
+            type='SegDataPreProcessor', mean=[104.0, 117.0, 123.0], std=[1.0, 1.0, 1.0],
+            size_divisor=32, pad_val=0, seg_pad_val=255),
+        backbone=backbone or backbone_cfg(),
+        decode_head=decode_head or head_cfg(variant),
+        train_cfg=dict(),
+        test_cfg=kwargs.pop('test_cfg', dict(mode='whole')),
+        **kwargs)
+
+
+def randomize_(module: torch.nn.Module, seed: int = 0, upscore: str = 'random') -> None:
+    """Fill every parameter with non-zero random values (He-scaled weights).
+
+    Args:
+        upscore (str): ``'random'``: dense random upsampling weights too;
+            ``'bilinear'``: leave them at the (diagonal) reference init.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if 'upscore' in name and upscore == 'bilinear':
+                continue
+            fan_in = param[0].numel() if param.dim() > 1 else 1
+            std = (2.0 / fan_in)**0.5 if param.dim() > 1 else 0.1
+            param.copy_(torch.randn(param.shape, generator=gen) * std)
+
+
+def build_model(cfg: dict):
+    """Build a component from a config dict through mmseg's registry (as a
+    ConfigDict, like a config file gives it)."""
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    return MODELS.build(ConfigDict(cfg))
+
+
+@pytest.fixture
+def build():
+    """:func:`build_model` as a fixture."""
+    return build_model
