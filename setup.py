@@ -21,20 +21,23 @@ def read_requirements(path: str) -> list:
         return [line for line in lines if line]
 
 
+MIM_FILES = ('configs', 'model-index.yml')
+
+
 def add_mim_extension() -> None:
-    """Link (editable) or copy (wheel) ``configs`` into ``mmseg_fcn_classic/.mim``."""
+    """Link (editable) or copy ``configs`` and ``model-index.yml`` into ``.mim``."""
     mim_path = osp.join(HERE, 'mmseg_fcn_classic', '.mim')
     os.makedirs(mim_path, exist_ok=True)
-    src = osp.join(HERE, 'configs')
-    tar = osp.join(mim_path, 'configs')
-    if osp.islink(tar) or osp.isfile(tar):
-        os.remove(tar)
-    elif osp.isdir(tar):
-        shutil.rmtree(tar)
-    try:
-        os.symlink(osp.relpath(src, mim_path), tar)
-    except OSError:
-        shutil.copytree(src, tar)
+    for name in MIM_FILES:
+        src, tar = osp.join(HERE, name), osp.join(mim_path, name)
+        if osp.islink(tar) or osp.isfile(tar):
+            os.remove(tar)
+        elif osp.isdir(tar):
+            shutil.rmtree(tar)
+        try:
+            os.symlink(osp.relpath(src, mim_path), tar)
+        except OSError:
+            (shutil.copytree if osp.isdir(src) else shutil.copyfile)(src, tar)
 
 
 class BuildPy(build_py):
@@ -42,11 +45,14 @@ class BuildPy(build_py):
 
     def run(self) -> None:
         super().run()
-        dst = osp.join(self.build_lib, 'mmseg_fcn_classic', '.mim', 'configs')
-        if osp.islink(dst):
-            os.remove(dst)
-        shutil.rmtree(dst, ignore_errors=True)
-        shutil.copytree(osp.join(HERE, 'configs'), dst)
+        for name in MIM_FILES:
+            src = osp.join(HERE, name)
+            dst = osp.join(self.build_lib, 'mmseg_fcn_classic', '.mim', name)
+            if osp.islink(dst) or osp.isfile(dst):
+                os.remove(dst)
+            shutil.rmtree(dst, ignore_errors=True)
+            os.makedirs(osp.dirname(dst), exist_ok=True)
+            (shutil.copytree if osp.isdir(src) else shutil.copyfile)(src, dst)
 
 
 if __name__ == '__main__':
@@ -61,7 +67,7 @@ if __name__ == '__main__':
         python_requires='>=3.9',
         packages=find_packages(exclude=('tests*', 'configs', 'tools')),
         include_package_data=True,
-        package_data={'mmseg_fcn_classic': ['.mim/configs/**/*.py']},
+        package_data={'mmseg_fcn_classic': ['.mim/configs/**/*.py', '.mim/model-index.yml']},
         # mmcv==2.1.0 *with ops* is deliberately not listed: pip would build it in an
         # isolated environment, which silently yields mmcv without its compiled ops.
         # tools/setup_env.sh builds it correctly (see README).

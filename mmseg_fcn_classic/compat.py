@@ -23,6 +23,15 @@ mmengine provides) with a loader that:
   trusted://work_dirs/old.pth``) to unpickle that one file fully, as in torch<2.6.
   Only do that for files you produced yourself: unpickling can run arbitrary code.
 
+Shipped configs
+---------------
+The configs ship inside the package (``mmseg_fcn_classic/.mim/configs``). mmengine
+0.10.7 resolves ``package::path`` config bases only for packages in its own
+``MODULE2PACKAGE`` table, so :func:`register_config_package` adds this package there:
+a user's config can then say
+``_base_ = ['mmseg_fcn_classic::_base_/models/fcn8s_vgg16.py']`` (mmengine requires a
+``dir/file`` path after ``::``). :func:`config_path` gives any shipped config's path.
+
 CPU distributed training
 ------------------------
 mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its DDP wrapper
@@ -154,6 +163,32 @@ def register_checkpoint_loaders() -> None:
         prefixes=TRUSTED_PREFIX, loader=load_from_trusted, force=True)
 
 
+def config_path(name: str) -> str:
+    """Absolute path of a config shipped with the package.
+
+    Args:
+        name (str): Path relative to ``configs/``, e.g. ``'fcn8s_vgg16_voc.py'``.
+
+    Returns:
+        str: The file's path (in the source tree or the installed package).
+
+    Raises:
+        FileNotFoundError: If there is no such shipped config.
+    """
+    here = osp.dirname(osp.abspath(__file__))
+    for root in (osp.join(here, '.mim', 'configs'), osp.join(here, '..', 'configs')):
+        path = osp.normpath(osp.join(root, name))
+        if osp.isfile(path):
+            return path
+    raise FileNotFoundError(f'no shipped config {name!r} in mmseg_fcn_classic')
+
+
+def register_config_package() -> None:
+    """Let mmengine resolve ``mmseg_fcn_classic::<dir>/<file>.py`` config bases."""
+    from mmengine.config import utils as config_utils
+    config_utils.MODULE2PACKAGE.setdefault('mmseg_fcn_classic', 'mmseg_fcn_classic')
+
+
 def syncbn_to_bn(cfg: Any) -> Any:
     """Return a copy of a config (sub)tree with every ``SyncBN`` norm made ``BN``.
 
@@ -217,3 +252,4 @@ def setup_cpu_distributed(cfg: Any, launcher: str) -> Any:
 
 
 register_checkpoint_loaders()
+register_config_package()

@@ -89,7 +89,7 @@ def test_config_builds(path, trees):
     with torch.no_grad():
         pred = model.test_step(dict(inputs=[sample['inputs']],
                                     data_samples=[sample['data_samples']]))[0]
-    assert pred.pred_sem_seg.data.shape[-2:] == sample['inputs'].shape[-2:]
+    assert pred.pred_sem_seg.data.shape[-2:] == sample['data_samples'].ori_shape
 
 
 @pytest.mark.parametrize('name', sorted(REFERENCE))
@@ -129,7 +129,21 @@ def test_polyps_config_follows_tutorial():
     assert cfg.model.decode_head.num_classes == 2
 
 
-def test_configs_ship_with_package():
-    from mmengine.config.utils import _get_package_and_cfg_path  # noqa: F401
-    cfg = Config.fromfile('mmseg_fcn_classic::fcn8s_vgg16_demo.py')
+def test_configs_ship_with_package(tmp_path):
+    """A user's config elsewhere inherits ours through the installed package."""
+    from mmseg_fcn_classic.compat import config_path
+    user = tmp_path / 'my_fcn.py'
+    user.write_text(
+        "_base_ = ['mmseg_fcn_classic::_base_/models/fcn8s_vgg16.py',\n"
+        "          'mmseg_fcn_classic::_base_/schedules/fcn_voc_100k.py']\n"
+        "model = dict(decode_head=dict(num_classes=5))\n")
+    cfg = Config.fromfile(str(user))
     assert cfg.model.backbone.type == 'VGG16FC'
+    assert cfg.model.decode_head.num_classes == 5
+    assert cfg.optim_wrapper.optimizer.momentum == 0.99
+    init_default_scope('mmseg')
+    assert MODELS.build(cfg.model).decode_head.num_classes == 5
+    shipped = config_path('fcn8s_vgg16_voc.py')
+    assert Config.fromfile(shipped).optim_wrapper.optimizer.lr == 1e-14
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        config_path('nope.py')

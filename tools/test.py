@@ -74,7 +74,8 @@ def main(argv=None) -> None:
         cfg.model = cfg.tta_model
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        if cfg.test_evaluator.get('type') == 'IoUMetric':
+            cfg.test_evaluator['keep_results'] = True
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()

@@ -181,7 +181,9 @@ class LoadFCNAnnotations(LoadAnnotations):
                 f'cannot read label map {path}: {type(e).__name__}: {e}') from e
 
     def _load_seg_map(self, results: dict) -> None:
-        path = results['seg_map_path']
+        path = results.get('seg_map_path')
+        if path is None:  # inference on bare images (mmseg's inference_model)
+            return
         seg = self._read(path)
 
         if self.reduce_zero_label is None:

@@ -1,13 +1,17 @@
 """PASCAL VOC 2012 + SBD, each read in place from its official archive's layout."""
+import logging
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
+from mmengine.logging import print_log
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from .base import StrictSegDataset, list_stems
 from .checks import Problem, iter_ids, missing_path_problem
 
+#: The FCN paper's validation list, looked up in ``data_root``.
+SEG11VALID_FILE = 'seg11valid.txt'
 SPLITS = ('trainaug', 'train', 'val', 'sbd_train', 'sbd_val', 'seg11valid')
 
 #: Sources each split needs: VOC, SBD; the other one, when present on disk, is
@@ -76,10 +80,14 @@ class PascalVOCSBDDataset(StrictSegDataset):
             Defaults to ``'VOCdevkit/VOC2012'``.
         sbd_dir (str): SBD dataset folder, relative to ``data_root`` unless
             absolute. Defaults to ``'benchmark_RELEASE/dataset'``.
-        ann_file (str, optional): Id list overriding the split's; required for
-            ``'seg11valid'``. Defaults to None.
+        ann_file (str, optional): Id list overriding the split's. For
+            ``'seg11valid'`` it defaults to ``<data_root>/seg11valid.txt`` when
+            that file exists. Defaults to None.
         img_suffix (str): Defaults to ``'.jpg'``.
         seg_map_suffix (str): Suffix of the VOC labels. Defaults to ``'.png'``.
+        fallback_split (str, optional): Split to use instead of ``'seg11valid'``
+            when no id list is given or found, e.g. ``'val'`` (logged). Defaults
+            to None (an error).
         **kwargs: Other ``BaseSegDataset`` arguments (``data_root``,
             ``pipeline``, ``lazy_init``, ``indices``, ``serialize_data``, ...).
 
@@ -97,9 +105,20 @@ class PascalVOCSBDDataset(StrictSegDataset):
                  ann_file: Optional[str] = None,
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
+                 fallback_split: Optional[str] = None,
                  **kwargs) -> None:
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+        if split == 'seg11valid' and not ann_file:
+            data_root = kwargs.get('data_root') or ''
+            if osp.isfile(osp.join(data_root, SEG11VALID_FILE)):
+                ann_file = SEG11VALID_FILE
+            elif fallback_split is not None:
+                print_log(
+                    f'no {osp.join(data_root, SEG11VALID_FILE)}: using split '
+                    f'{fallback_split!r} instead of seg11valid', logger='current',
+                    level=logging.WARNING)
+                split = fallback_split
         if split == 'seg11valid' and not ann_file:
             raise ValueError(
                 "split 'seg11valid' (the FCN paper's 736 VOC2011 val images not "

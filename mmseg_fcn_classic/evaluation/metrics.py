@@ -10,12 +10,15 @@ prediction; ignored pixels excluded)::
     freq  = hist.sum(1) / hist.sum()
     fwIoU = (freq[freq > 0] * IoU[freq > 0]).sum()       frequency-weighted IoU
 """
+import os
+import os.path as osp
 import warnings
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from PIL import Image
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
@@ -118,6 +121,8 @@ class FCNMetric(BaseMetric):
         ignore_index (int): Label value left out. Defaults to 255.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to None.
+        output_dir (str, optional): Also write every prediction there as a palette
+            PNG named after its image (``tools/test.py --out``). Defaults to None.
         **kwargs: Other ``BaseMetric`` arguments (``collect_dir``).
 
     Example:
@@ -129,9 +134,13 @@ class FCNMetric(BaseMetric):
                  ignore_index: int = 255,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
+                 output_dir: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
         self.ignore_index = ignore_index
+        self.output_dir = output_dir
+        if output_dir is not None:
+            os.makedirs(output_dir, exist_ok=True)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Add the confusion matrix of every sample of a batch.
@@ -147,6 +156,18 @@ class FCNMetric(BaseMetric):
             label = sample['gt_sem_seg']['data'].squeeze()
             self.results.append(
                 confusion_matrix(pred, label, num_classes, self.ignore_index))
+            if self.output_dir is not None:
+                self._save_prediction(pred, sample['img_path'])
+
+    def _save_prediction(self, pred: torch.Tensor, img_path: str) -> None:
+        """Write ``pred`` as a palette PNG ``<output_dir>/<image stem>.png``."""
+        image = Image.fromarray(pred.cpu().numpy().astype(np.uint8), mode='P')
+        palette = np.zeros((256, 3), np.uint8)
+        given = np.asarray(self.dataset_meta.get('palette') or [], np.uint8)
+        palette[:len(given)] = given.reshape(-1, 3)[:256]
+        image.putpalette(palette.flatten().tolist())
+        stem = osp.splitext(osp.basename(img_path))[0]
+        image.save(osp.join(self.output_dir, stem + '.png'))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Sum the per-sample confusion matrices and score them.

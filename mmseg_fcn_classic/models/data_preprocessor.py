@@ -33,8 +33,8 @@ class FCNDataPreProcessor(SegDataPreProcessor):
 
     Example:
         >>> pre = FCNDataPreProcessor(weights='caffe')
-        >>> pre.mean.flatten().tolist()[0]
-        104.00699
+        >>> [round(v, 5) for v in pre.mean.flatten().tolist()]
+        [104.00699, 116.66877, 122.67892]
     """
 
     def __init__(self,

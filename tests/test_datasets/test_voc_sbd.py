@@ -263,3 +263,20 @@ def test_invalid_values_and_size(own_tree):
         np.zeros((h + 1, w), np.uint8))
     with pytest.raises(SampleError, match=f'{h + 1}x{w}.*{h}x{w}'):
         ds[0]
+
+
+def test_seg11valid_list_found_in_data_root_or_falls_back(tmp_path):
+    from mmseg_fcn_classic.datasets import PascalVOCSBDDataset
+    from tests.data_trees import make_voc_sbd_tree
+    root = str(tmp_path)
+    make_voc_sbd_tree(root)
+    fallback = PascalVOCSBDDataset(data_root=root, split='seg11valid',
+                                   fallback_split='val', serialize_data=False)
+    val = PascalVOCSBDDataset(data_root=root, split='val', serialize_data=False)
+    assert fallback.split == 'val' and len(fallback) == len(val)
+    first = val.get_data_info(0)['img_path']
+    stem = first.rsplit('/', 1)[-1].rsplit('.', 1)[0]
+    (tmp_path / 'seg11valid.txt').write_text(stem + '\n')
+    found = PascalVOCSBDDataset(data_root=root, split='seg11valid',
+                                fallback_split='val', serialize_data=False)
+    assert len(found) == 1 and found.get_data_info(0)['img_path'] == first

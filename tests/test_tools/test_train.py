@@ -57,6 +57,15 @@ def test_train_save_then_resume_continues(tmp_path, tiny_data):
     assert ckpt['meta']['iter'] == 4
     assert len(ckpt['rng_states']) == 1
 
+    # tools/test.py on it: metrics, label pngs (--out) and overlays (--show-dir)
+    out, show = tmp_path / 'preds', 'overlays'
+    log = _run([sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg,
+                osp.join(work, 'iter_4.pth'), '--work-dir', work, '--out', str(out),
+                '--show-dir', show], cwd=tmp_path)
+    assert re.search(r'mIoU: \d', log), log[-2000:]
+    assert len(list(out.glob('*.png'))) == 2  # the 2 test frames
+    assert len(list(tmp_path.glob(f'work/*/{show}/vis_image/*.png'))) == 2
+
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path, tiny_data):
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=1,

@@ -28,7 +28,10 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type, data_root=data_root, split='val',  # TODO seg11valid fallback
+        type=dataset_type, data_root=data_root,
+        # FCN paper: seg11valid (736 ids) from data_root/seg11valid.txt (the reference
+        # data/pascal/seg11valid.txt) when present, else VOC2012 val (1,449 ids)
+        split='seg11valid', fallback_split='val',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='FCNMetric')
