@@ -98,6 +98,7 @@ def main(argv=None) -> Dict[str, float]:
     test_cfg.default_hooks.visualization.interval = 1
     show_dir = osp.join(args.work_dir, 'test_overlays')
     test_cfg.visualizer.save_dir = show_dir
+    test_cfg.visualizer.name = 'demo_test'  # a new instance, not training's
     metrics = Runner.from_cfg(test_cfg).test()
 
     curve = plot_learning_curve(read_scalars(args.work_dir),

@@ -14,7 +14,8 @@
 # Environment variables:
 #   VENV       virtual environment path (default: .venv next to this repo's Makefile)
 #   PYTHON     interpreter used to create it (default: python3)
-#   TORCH_SPEC torch requirement (default: torch==2.13.0; see README for CUDA)
+#   TORCH_SPEC torch requirement (default: torch==2.13.0)
+#   TORCH_INDEX_URL  index to take torch from, e.g. the PyTorch CUDA index (README)
 #   MAX_JOBS   parallel compile jobs for mmcv (default: nproc)
 set -euo pipefail
 
@@ -60,7 +61,8 @@ fi
 PIP=("$PY" -m pip install --disable-pip-version-check)
 
 log "installing build tools and $TORCH_SPEC"
-"${PIP[@]}" -q "setuptools<82" wheel ninja psutil "$TORCH_SPEC"
+"${PIP[@]}" -q "setuptools<82" wheel ninja psutil
+"${PIP[@]}" -q "$TORCH_SPEC" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 
 # Decide from the installed files, not from an import: `import mmcv` also needs
 # mmengine, which is installed below.

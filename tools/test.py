@@ -25,8 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='dir for the evaluation results (json)')
     parser.add_argument('--out', help='dir to save output predictions (label pngs)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='dir (under the run\'s log dir) where '
-                        'painted prediction overlays are saved')
+    parser.add_argument('--show-dir', help='dir where painted overlays of every '
+                        'image are saved (in <dir>/vis_data/vis_image/)')
     parser.add_argument('--wait-time', type=float, default=2, help='show interval (s)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config')
@@ -46,6 +46,7 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
         raise RuntimeError('VisualizationHook must be in default_hooks to use --show or '
                            "--show-dir: visualization=dict(type='SegVisualizationHook')")
     hooks.visualization.draw = True
+    hooks.visualization.interval = 1  # every image, not mmseg's every 50th
     if args.show:
         hooks.visualization.show = True
         hooks.visualization.wait_time = args.wait_time
