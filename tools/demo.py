@@ -17,6 +17,8 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -76,6 +78,49 @@ def plot_learning_curve(records: List[Dict], out_file: str) -> Optional[str]:
     return out_file
 
 
+def overlay_panel(img_bgr: np.ndarray, gt: np.ndarray, pred: np.ndarray,
+                  scale: int = 3) -> np.ndarray:
+    """Frame | ground truth | prediction, side by side, as a BGR image.
+
+    Args:
+        img_bgr (np.ndarray): (H, W, 3) frame.
+        gt (np.ndarray): (H, W) ``masks2`` label (0 background, 1 polyp, 2 void).
+        pred (np.ndarray): (H, W) predicted classes (0 background, 1 polyp).
+        scale (int): Nearest-neighbour magnification. Defaults to 3.
+
+    Returns:
+        np.ndarray: (scale*H, 3*scale*W, 3) uint8.
+    """
+    def paint(label: np.ndarray) -> np.ndarray:
+        out = img_bgr.astype(np.float32)
+        polyp = label == 1
+        out[polyp] = 0.45 * out[polyp] + 0.55 * np.array([40, 220, 40])
+        out[label == 2] = 90
+        return out.astype(np.uint8)
+
+    panel = np.concatenate([img_bgr, paint(gt), paint(pred)], axis=1)
+    return cv2.resize(panel, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+
+
+def write_overlays(cfg: Config, ckpt: str, split_dir: str, out_dir: str) -> List[str]:
+    """Segment the frames of a polyps912 split and write :func:`overlay_panel` PNGs."""
+    from mmseg_fcn_classic.apis.inference import (build_inference_pipeline,
+                                                  init_segmentor, segment_image)
+    model = init_segmentor(cfg, ckpt)
+    pipeline = build_inference_pipeline(model.cfg)
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for img_path in sorted(glob.glob(osp.join(split_dir, 'images', '*.bmp'))):
+        stem = osp.splitext(osp.basename(img_path))[0]
+        img = cv2.imread(img_path)
+        gt = cv2.imread(osp.join(split_dir, 'masks2', stem + '.tif'), cv2.IMREAD_UNCHANGED)
+        pred = segment_image(model, pipeline, img)
+        out = osp.join(out_dir, stem + '.png')
+        cv2.imwrite(out, overlay_panel(img, gt, pred))
+        written.append(out)
+    return written
+
+
 def main(argv=None) -> Dict[str, float]:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -94,22 +139,18 @@ def main(argv=None) -> Dict[str, float]:
     ckpt = best[-1] if best else osp.join(args.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
     test_cfg = cfg.copy()
     test_cfg.load_from = ckpt
-    test_cfg.default_hooks.visualization.draw = True
-    test_cfg.default_hooks.visualization.interval = 1
-    show_dir = osp.join(args.work_dir, 'test_overlays')
-    test_cfg.visualizer.save_dir = show_dir
-    test_cfg.visualizer.name = 'demo_test'  # a new instance, not training's
     metrics = Runner.from_cfg(test_cfg).test()
 
+    show_dir = osp.join(args.work_dir, 'test_overlays')
+    overlays = write_overlays(cfg, ckpt, osp.join(data_root, 'test'), show_dir)
     curve = plot_learning_curve(read_scalars(args.work_dir),
                                 osp.join(args.work_dir, 'learning_curve.png'))
-    overlays = glob.glob(osp.join(show_dir, '**', '*.png'), recursive=True)
     print('\n[demo] test split of', data_root, 'with', ckpt)
     for key in ('aAcc', 'mAcc', 'mIoU', 'fwIoU', 'IoU.background', 'IoU.polyp'):
         if key in metrics:
             print(f'[demo]   {key:15s} {metrics[key]:6.2f}')
-    print(f'[demo] {len(overlays)} prediction overlays (input | ground truth | '
-          f'prediction) in {osp.dirname(overlays[0]) if overlays else show_dir}')
+    print(f'[demo] {len(overlays)} prediction overlays (frame | ground truth | '
+          f'prediction; polyp green, void grey) in {show_dir}')
     if curve:
         print(f'[demo] learning curve: {curve}')
     return metrics
