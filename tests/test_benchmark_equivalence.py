@@ -1,0 +1,167 @@
+"""The benchmark compares like with like, and its optimisations are exact.
+
+* ``GemmConv2d`` / ``optimize_fcn`` give the outputs and gradients of the plain
+  convolutions (``mmseg_fcn_classic/models/optimize.py``).
+* ``freeze_for_inference`` gives the eager outputs, and falls back to the eager
+  backbone whenever the frozen graph would not.
+* ``PlainFCN8s``, the baseline of ``tools/benchmark.py``, computes the same function
+  as our registry-built FCN-8s once its weights are converted.
+"""
+import copy
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+
+from mmseg_fcn_classic.models.optimize import (FrozenBackbone, GemmConv2d,
+                                               freeze_for_inference, optimize_fcn)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+WIDTHS = (4, 8, 8, 16, 16)
+FC = 16
+TOL = 1e-4
+
+
+@pytest.fixture(scope='module')
+def bench():
+    spec = importlib.util.spec_from_file_location(
+        'fcn_benchmark', osp.join(REPO, 'tools', 'benchmark.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal within TOL relative to the magnitude (absolute below 1)."""
+    return (a - b).abs().max().item() <= TOL * max(1.0, b.abs().max().item())
+
+
+def _tiny_fcn(bench, variant='8s'):
+    model, _ = bench.build_ours(variant, WIDTHS, FC)
+    return bench.reinit_convs(model, seed=1)
+
+
+def _logits(model, x):
+    metas = [dict(img_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]),
+                  pad_shape=tuple(x.shape[-2:]))] * x.shape[0]
+    return model.encode_decode(x, metas)
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(in_channels=8, out_channels=12, kernel_size=7),
+    dict(in_channels=16, out_channels=8, kernel_size=1),
+    dict(in_channels=6, out_channels=5, kernel_size=3, stride=2, padding=1),
+    dict(in_channels=6, out_channels=5, kernel_size=(3, 2), padding=(1, 0),
+         bias=False),
+    dict(in_channels=6, out_channels=4, kernel_size=3, groups=2),  # fallback
+    dict(in_channels=6, out_channels=4, kernel_size=3, dilation=2),  # fallback
+])
+@pytest.mark.parametrize('batch', [1, 3])
+def test_gemm_conv_matches_conv(cfg, batch):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(**cfg)
+    gemm = GemmConv2d.from_conv(conv)
+    assert gemm.weight is conv.weight and gemm.bias is conv.bias
+    assert gemm.state_dict().keys() == conv.state_dict().keys()
+    x = torch.randn(batch, cfg['in_channels'], 11, 13, requires_grad=True)
+    grad = torch.randn_like(conv(x))
+    ref = torch.autograd.grad(conv(x), [x] + list(conv.parameters()), grad)
+    out = gemm(x)
+    assert out.shape == conv(x).shape
+    assert _close(out, conv(x))
+    for a, b in zip(torch.autograd.grad(out, [x] + list(gemm.parameters()), grad),
+                    ref):
+        assert _close(a, b)
+
+
+def test_gemm_conv_falls_back_above_the_unfold_limit(monkeypatch):
+    conv = nn.Conv2d(4, 6, 3)
+    gemm = GemmConv2d.from_conv(conv)
+    x = torch.randn(1, 4, 9, 9)
+    calls = []
+    monkeypatch.setattr(torch.nn.functional, 'unfold',
+                        lambda *a, **k: calls.append(1) or torch.ones(0))
+    monkeypatch.setattr(GemmConv2d, 'max_unfold_bytes', 4 * 4 * 9 * 49 - 1)
+    assert _close(gemm(x), conv(x)) and not calls
+
+
+@pytest.mark.parametrize('variant', ['32s', '8s'])
+def test_optimize_fcn_keeps_outputs_gradients_and_state_dict(bench, variant):
+    model = _tiny_fcn(bench, variant)
+    optimized = optimize_fcn(copy.deepcopy(model))
+    assert type(optimized.backbone.fc6) is GemmConv2d
+    assert type(optimized.backbone.fc7) is GemmConv2d
+    assert optimized.state_dict().keys() == model.state_dict().keys()
+    x = torch.randn(2, 3, 45, 61) * 50
+    for m in (model, optimized):
+        m.eval()
+    ref = _logits(model, x)
+    out = _logits(optimized, x)
+    assert ref.abs().max() > 1  # a meaningful comparison, not zeros
+    assert _close(out, ref)
+    def grads(m, logits):
+        params = [p for p in m.parameters() if p.requires_grad]
+        return torch.autograd.grad(logits.square().sum(), params)
+
+    for a, b in zip(grads(optimized, out), grads(model, ref)):
+        assert _close(a, b)
+
+
+def test_optimize_fcn_shares_parameters_and_rejects_other_models(bench):
+    model = _tiny_fcn(bench)
+    params = list(model.parameters())
+    optimize_fcn(model)
+    assert all(a is b for a, b in zip(model.parameters(), params))
+    with pytest.raises(ValueError, match='fc6'):
+        optimize_fcn(nn.Sequential(nn.Conv2d(3, 4, 3)))
+
+
+def test_freeze_for_inference_matches_eager_and_falls_back(bench):
+    model = optimize_fcn(_tiny_fcn(bench)).eval()
+    x = torch.randn(1, 3, 45, 61) * 50
+    with torch.no_grad():
+        ref = _logits(model, x)
+        other = torch.randn(1, 3, 40, 52) * 50
+        ref_other = _logits(model, other)
+        freeze_for_inference(model, x.shape)
+        backbone = model.backbone
+        assert isinstance(backbone, FrozenBackbone)
+        assert backbone.uses_frozen(x)
+        assert _close(_logits(model, x), ref)
+        # another shape: eager, still right
+        assert not backbone.uses_frozen(other)
+        assert _close(_logits(model, other), ref_other)
+    # training mode / autograd: eager
+    assert not backbone.uses_frozen(x)
+    model.train()
+    with torch.no_grad():
+        assert not backbone.uses_frozen(x)
+    model.eval()
+    # changed weights: the frozen copy is stale, so eager again
+    with torch.no_grad():
+        backbone.eager.conv1_1.weight.mul_(2)
+        assert not backbone.uses_frozen(x)
+        assert not _close(_logits(model, x), ref)
+
+
+def test_plain_baseline_computes_our_fcn8s(bench):
+    """Same weights, same logits: the baseline is the same network as ours."""
+    from mmseg_fcn_classic.converters import convert_pytorch_fcn
+    torch.manual_seed(0)
+    plain = bench.reinit_convs(bench.PlainFCN8s(21, WIDTHS, FC), seed=2).eval()
+    ours = _tiny_fcn(bench).eval()
+    state_dict, report = convert_pytorch_fcn(plain.state_dict())
+    assert report['variant'] == '8s'
+    missing, unexpected = ours.load_state_dict(state_dict, strict=False)
+    assert not unexpected and not [k for k in missing
+                                   if not k.startswith('data_preprocessor')]
+    for size in ((45, 61), (32, 32)):
+        x = torch.randn(1, 3, *size) * 50
+        with torch.no_grad():
+            ref = plain(x)
+            out = _logits(ours, x)
+        assert out.shape == ref.shape == (1, 21, *size)
+        assert ref.abs().max() > 1
+        assert _close(out, ref)
