@@ -144,7 +144,8 @@ def gemm_convs(model: nn.Module, names: Iterable[str] = FC_LAYERS) -> List[str]:
 def optimize_fcn(model: nn.Module) -> nn.Module:
     """Apply this module's exact speed-ups to a classic FCN, in place.
 
-    Currently: ``fc6`` / ``fc7`` as GEMMs (:func:`gemm_convs`). Works on a whole
+    Currently: ``fc6`` / ``fc7`` as GEMMs (:func:`gemm_convs`; ``VGG16FC`` already
+    builds them so, which makes this a no-op there). Works on a whole
     segmentor, a ``VGG16FC`` or any module tree with those layers; parameters,
     state dict and optimizer references stay as they were.
 
@@ -164,7 +165,9 @@ def optimize_fcn(model: nn.Module) -> nn.Module:
         >>> type(net.fc6).__name__
         'GemmConv2d'
     """
-    if not gemm_convs(model):
+    already = any(isinstance(m, GemmConv2d) and name.split('.')[-1] in FC_LAYERS
+                  for name, m in model.named_modules())
+    if not gemm_convs(model) and not already:  # VGG16FC builds them as GEMMs itself
         raise ValueError(f'{type(model).__name__} has no nn.Conv2d named '
                          f'{" / ".join(FC_LAYERS)} to optimise')
     return model

@@ -73,4 +73,7 @@ def test_same_logits_as_reference(build, variant, size, upscore):
         expected = reference_fcn(model.state_dict(), x, variant)
     assert ours.shape == expected.shape == (2, NUM_CLASSES, *size)
     assert expected.abs().max() > 1e-3  # a non-trivial comparison
-    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-4)
+    # float32 tolerance relative to the logits' scale (fc6/fc7 run as GEMMs, whose
+    # summation order differs from the direct convolution's)
+    scale = float(expected.abs().max())
+    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-5 * scale + 1e-5)

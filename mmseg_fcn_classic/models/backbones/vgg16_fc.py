@@ -11,6 +11,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from mmseg_fcn_classic.converters.torchvision import convert_torchvision_vgg16
+from ..optimize import GemmConv2d
 from ..utils import IDENTITY, CoordMap, compose, conv_coord_map
 
 #: Conv widths per layer, ``'M'`` a 2x2 stride-2 max-pool (timm's ``vgg.py`` cfgs).
@@ -155,10 +156,13 @@ class VGG16FC(BaseModule):
                 self.add_module(
                     layer.name, nn.MaxPool2d(2, stride=2, ceil_mode=True))
                 continue
+            # fc6/fc7: huge weights over tiny maps run faster as one GEMM
+            # (same parameters and outputs; see models/optimize.py)
+            conv = GemmConv2d if layer.kind == 'fc' else nn.Conv2d
             self.add_module(
                 layer.name,
-                nn.Conv2d(channels, layer.out_channels, layer.kernel_size,
-                          stride=layer.stride, padding=layer.padding))
+                conv(channels, layer.out_channels, layer.kernel_size,
+                     stride=layer.stride, padding=layer.padding))
             if layer.kind == 'fc':
                 self.add_module(_dropout_name(layer.name), nn.Dropout(dropout_ratio))
             channels = layer.out_channels
