@@ -19,6 +19,8 @@ from typing import Dict, List, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
+from mmseg_fcn_classic.datasets.voc_sbd import voc_palette
+
 #: Default id lists of :func:`make_voc_sbd_tree`. Like the real data, VOC train /
 #: val are disjoint and so are SBD train / val, while SBD overlaps both VOC lists.
 VOC_TRAIN = ('2007_000032', '2007_000039', '2008_000008', '2008_000015')
@@ -28,21 +30,6 @@ SBD_TRAIN = ('2008_000008', '2008_000009', '2008_000020', '2008_000023',
 SBD_VAL = ('2007_000042', '2008_000015', '2008_000030', '2008_000033')
 
 Size = Tuple[int, int]
-
-
-def voc_palette() -> List[int]:
-    """The 256-entry PASCAL VOC colour map, flattened (r, g, b, r, g, b, ...)."""
-    palette = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
 
 
 def write_palette_png(path: str, seg: np.ndarray) -> None:

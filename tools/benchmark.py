@@ -880,20 +880,6 @@ def measure(specs: List[dict], isolate: bool = True,
 # --------------------------------------------------------------------------------
 # Data pipelines on generated data in the real formats
 # --------------------------------------------------------------------------------
-def _voc_palette() -> List[int]:
-    palette = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
-
-
 def _band(mask: np.ndarray) -> np.ndarray:
     """The one-pixel-wide inner and outer boundary of a boolean mask."""
     grown, shrunk = mask.copy(), mask.copy()
@@ -943,7 +929,8 @@ def make_voc_sbd_data(root: str, count: int,
               osp.join(voc, 'ImageSets', 'Segmentation'), osp.join(sbd, 'img'),
               osp.join(sbd, 'cls')):
         os.makedirs(d, exist_ok=True)
-    palette = _voc_palette()
+    from mmseg_fcn_classic.datasets.voc_sbd import voc_palette
+    palette = voc_palette()
     voc_ids, sbd_ids = [], []
     for n in range(2 * count):
         h, w = sizes[n % len(sizes)]

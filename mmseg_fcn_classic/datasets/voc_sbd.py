@@ -37,6 +37,30 @@ LAYOUT = """\
       train.txt, val.txt"""
 
 
+
+def voc_palette() -> List[int]:
+    """The 256-entry colour map of VOC's ``SegmentationClass`` palette PNGs.
+
+    Returns:
+        list[int]: Flattened ``(r, g, b, r, g, b, ...)``, 768 values, for
+        :meth:`PIL.Image.Image.putpalette`.
+
+    Example:
+        >>> voc_palette()[3:6], voc_palette()[255 * 3:]
+        ([128, 0, 0], [224, 224, 192])
+    """
+    palette = []
+    for i in range(256):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
 @DATASETS.register_module()
 class PascalVOCSBDDataset(StrictSegDataset):
     """PASCAL VOC 2012 segmentation with the SBD extra annotations, read in place.

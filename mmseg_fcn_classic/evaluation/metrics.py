@@ -18,10 +18,11 @@ from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from PIL import Image
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
+
+from ..apis.inference import label_image
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -161,13 +162,10 @@ class FCNMetric(BaseMetric):
 
     def _save_prediction(self, pred: torch.Tensor, img_path: str) -> None:
         """Write ``pred`` as a palette PNG ``<output_dir>/<image stem>.png``."""
-        image = Image.fromarray(pred.cpu().numpy().astype(np.uint8), mode='P')
-        palette = np.zeros((256, 3), np.uint8)
-        given = np.asarray(self.dataset_meta.get('palette') or [], np.uint8)
-        palette[:len(given)] = given.reshape(-1, 3)[:256]
-        image.putpalette(palette.flatten().tolist())
+        palette = self.dataset_meta.get('palette') or []
         stem = osp.splitext(osp.basename(img_path))[0]
-        image.save(osp.join(self.output_dir, stem + '.png'))
+        label_image(pred.cpu().numpy(), palette).save(
+            osp.join(self.output_dir, stem + '.png'))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Sum the per-sample confusion matrices and score them.
