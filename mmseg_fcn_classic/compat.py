@@ -118,24 +118,32 @@ def load_checkpoint_file(filename: str,
         FileNotFoundError: If ``filename`` does not exist.
         pickle.UnpicklingError: If the file needs types outside the allowlist and
             was not marked trusted; the message names the file and the types.
+        RuntimeError: If the file is truncated or not a ``torch.save`` file; the
+            message names it.
     """
     if filename.startswith(TRUSTED_PREFIX):
         filename, trusted = filename[len(TRUSTED_PREFIX):], True
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
-    if trusted:
-        return torch.load(filename, map_location=map_location, weights_only=False)
-    with torch.serialization.safe_globals(runner_checkpoint_globals()):
-        try:
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as err:
-            raise pickle.UnpicklingError(
-                f'Refusing to fully unpickle checkpoint {filename!r}: it contains '
-                f'objects outside the weights-only allowlist ({_unsafe_globals(filename)}). '
-                'Unpickling can run arbitrary code. If you produced this file yourself, '
-                f"load it as '{TRUSTED_PREFIX}{filename}'.") from err
+    try:
+        if trusted:
+            return torch.load(filename, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(runner_checkpoint_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        if trusted:
+            raise
+        raise pickle.UnpicklingError(
+            f'Refusing to fully unpickle checkpoint {filename!r}: it contains '
+            f'objects outside the weights-only allowlist ({_unsafe_globals(filename)}). '
+            'Unpickling can run arbitrary code. If you produced this file yourself, '
+            f"load it as '{TRUSTED_PREFIX}{filename}'.") from err
+    except (RuntimeError, EOFError, KeyError, ValueError) as err:
+        # truncated or not a torch file: torch's own message does not name it
+        raise RuntimeError(
+            f'cannot read checkpoint {filename!r}: not a complete torch.save file '
+            f'({type(err).__name__}: {err})') from err
 
 
 def _unsafe_globals(filename: str) -> str:

@@ -122,3 +122,13 @@ def test_getattr_limited_to_history_buffer_statistics(tmp_path):
     torch.save({'x': _GetattrPayload()}, path)
     with pytest.raises(pickle.UnpicklingError, match='sneaky.pth'):
         _load_checkpoint(path, map_location='cpu')
+
+
+@pytest.mark.parametrize('content', ['truncated', 'garbage'])
+def test_unreadable_file_named(tmp_path, content):
+    path = tmp_path / 'broken.pth'
+    torch.save({'state_dict': {'w': torch.ones(100)}}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if content == 'truncated' else b'hello')
+    with pytest.raises(RuntimeError, match=r"cannot read checkpoint .*broken\.pth"):
+        _load_checkpoint(str(path), map_location='cpu')
