@@ -25,6 +25,7 @@ from mmengine.config import DictAction
 
 import mmseg_fcn_classic  # noqa: F401  (registers our components)
 from mmseg_fcn_classic.apis import init_segmentor, run_inference
+from mmseg_fcn_classic.models.optimize import tune_glibc_malloc
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -44,12 +45,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='hide the progress bar')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
+    parser.add_argument('--no-malloc-tuning', action='store_true',
+                        help='on the CPU, leave glibc free to unmap freed tensors '
+                        '(default: keep them, see docs/benchmarks.md)')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    if device == 'cpu' and not args.no_malloc_tuning:
+        tune_glibc_malloc()  # no page faults per image; see docs/benchmarks.md
     try:
         model = init_segmentor(args.config, args.checkpoint, device=device,
                                cfg_options=args.cfg_options)

@@ -1,7 +1,10 @@
 """Test (and evaluate) a segmentor with mmseg's runner; the plugin is imported.
 
 Same command line as mmsegmentation's ``tools/test.py``. Without CUDA,
-``--launcher pytorch`` evaluates on CPU with a gloo process group.
+``--launcher pytorch`` evaluates on CPU with a gloo process group, and glibc is
+told to keep freed memory (no page faults per image: FCN-8s inference at 86-92% of
+the CPU's GEMM peak instead of about 70%; see ``docs/benchmarks.md``);
+``--no-malloc-tuning`` turns that off.
 """
 import argparse
 import os
@@ -10,11 +13,14 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_fcn_classic  # noqa: E402,F401  (registers the plugin)
 from mmseg_fcn_classic.compat import setup_cpu_distributed  # noqa: E402
+from mmseg_fcn_classic.models.optimize import tune_glibc_malloc  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,6 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--no-malloc-tuning', action='store_true',
+                        help='on the CPU, leave glibc free to unmap freed tensors '
+                        '(default: keep them, see docs/benchmarks.md)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -78,6 +87,10 @@ def main(argv=None) -> None:
         if cfg.test_evaluator.get('type') == 'IoUMetric':
             cfg.test_evaluator['keep_results'] = True
     setup_cpu_distributed(cfg, args.launcher)
+    if not torch.cuda.is_available() and not args.no_malloc_tuning:
+        kept = tune_glibc_malloc()  # no page faults per image; docs/benchmarks.md
+        print_log(f'CPU: glibc keeps freed memory: {kept} (--no-malloc-tuning '
+                  'turns this off)', logger='current')
     runner = Runner.from_cfg(cfg)
     runner.test()
 

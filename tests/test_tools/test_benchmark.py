@@ -108,9 +108,10 @@ def test_isolated_worker_process(bench):
     """The default mode: each case in its own process, driven over a pipe."""
     args = bench.parse_args(TINY + ['--variants', '8s', '--no-baseline',
                                     '--no-optimized'])
-    (spec, ) = bench.case_specs(args)
-    assert spec['kind'] == 'ours'
-    spec['tune_malloc'] = True  # process-wide, so tested in the worker only
+    plain, spec = bench.case_specs(args)
+    # the allocator setting is process-wide: a worker of its own
+    assert plain['kind'] == spec['kind'] == 'ours' and not plain.get('tune_malloc')
+    assert spec['tune_malloc'] is True
     probe = bench.GemmProbe(torch.device('cpu'), size=128, reps=1)
     (result, ) = bench.measure([spec], isolate=True, probes=[probe])
     assert result['name'] == 'FCN-8s +malloc [fp32]' and result['threads'] == 1
@@ -121,10 +122,51 @@ def test_isolated_worker_process(bench):
     assert probe.result()['samples'] == 3
 
 
+def test_malloc_rows_have_a_like_for_like_baseline(bench):
+    args = bench.parse_args(TINY + ['--variants', '8s'])
+    names = [bench.case_name(s) for s in bench.case_specs(args)]
+    assert names == ['plain FCN-8s (baseline) [fp32]',
+                     'plain FCN-8s (baseline) +malloc [fp32]', 'FCN-8s [fp32]',
+                     'FCN-8s +malloc [fp32]',
+                     'FCN-8s +optimize_fcn +freeze +malloc [fp32]']
+    phase = dict(median_s=1.0, best_s=1.0, flops=10, peak_memory_mib=100.0,
+                 gflops_per_s_best=1.0, gflops_per_s_median=1.0)
+
+    def fake(spec, seconds, mib):
+        return dict(spec=spec, name=bench.case_name(spec),
+                    inference=dict(phase), training=dict(
+                        phase, median_s=seconds, best_s=seconds, peak_memory_mib=mib))
+
+    specs = bench.case_specs(args)
+    models = [fake(specs[0], 10.0, 1000.0), fake(specs[1], 8.0, 1300.0),
+              fake(specs[2], 9.0, 900.0), fake(specs[3], 7.0, 1100.0)]
+    ratios, targets = bench.compare(models, {'float32': dict(best_gflops=2.0)})
+    pairs = [(r['name'], r['baseline'], r['training_time_ratio_median'],
+              r['training_memory_ratio']) for r in ratios]
+    assert pairs == [
+        ('FCN-8s [fp32]', 'plain FCN-8s (baseline) [fp32]', 0.9, 0.9),
+        ('FCN-8s +malloc [fp32]', 'plain FCN-8s (baseline) [fp32]', 0.7, 1.1),
+        ('FCN-8s +malloc [fp32]', 'plain FCN-8s (baseline) +malloc [fp32]',
+         7 / 8, 1100 / 1300)]
+    verdicts = [(t['model'], t['baseline'], t['target'].split()[0], t['met'])
+                for t in targets]
+    assert verdicts == [
+        ('FCN-8s [fp32]', '-', 'inference', False),  # 1 / 2 of the GEMM peak
+        ('FCN-8s [fp32]', 'plain FCN-8s (baseline) [fp32]', 'training', False),
+        ('FCN-8s [fp32]', 'plain FCN-8s (baseline) [fp32]', 'peak', True),
+        ('FCN-8s +malloc [fp32]', '-', 'inference', False),
+        ('FCN-8s +malloc [fp32]', 'plain FCN-8s (baseline) [fp32]', 'training', True),
+        ('FCN-8s +malloc [fp32]', 'plain FCN-8s (baseline) [fp32]', 'peak', False),
+        ('FCN-8s +malloc [fp32]', 'plain FCN-8s (baseline) +malloc [fp32]',
+         'training', False),
+        ('FCN-8s +malloc [fp32]', 'plain FCN-8s (baseline) +malloc [fp32]',
+         'peak', True)]
+
+
 def test_worker_errors_name_the_case(bench):
     args = bench.parse_args(TINY + ['--variants', '8s', '--no-baseline',
                                     '--no-optimized'])
-    (spec, ) = bench.case_specs(args)
+    spec = bench.case_specs(args)[0]
     spec['mode'] = 'fp64'  # not a mode: fails early in the worker
     with pytest.raises(RuntimeError, match=r"FCN-8s \[fp64\] failed(.|\n)*'fp64'"):
         bench.measure([spec], isolate=True)

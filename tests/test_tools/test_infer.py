@@ -26,6 +26,10 @@ def _load_tool(path=TOOL):
     spec = importlib.util.spec_from_file_location(osp.basename(path)[:-3], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    # the malloc setting is process-wide: record it here instead of changing
+    # pytest's process (the command-line test below runs the real one)
+    module.malloc_calls = []
+    module.tune_glibc_malloc = lambda: module.malloc_calls.append(True) or True
     return module
 
 
@@ -117,6 +121,7 @@ def test_infer_tool(setup, tmp_path, capsys):
                        '--opacity', '0.6'])
     captured = capsys.readouterr()
     assert code == 0
+    assert infer.malloc_calls == [True]  # on the CPU, freed memory is kept
     assert 'wrote 4 label and overlay PNGs' in captured.out
     assert 'a.png: 53x37 in' in captured.out and '4 images, mean' in captured.out
     assert 'segmenting' in captured.err  # the progress bar
@@ -154,6 +159,16 @@ def test_infer_tool_errors(setup, tmp_path, capsys):
     code = infer.main([setup['config'], setup['ckpt'], str(empty),
                        '--out-dir', str(tmp_path / 'o'), '--device', 'cpu'])
     assert code == 1 and 'no images' in capsys.readouterr().err
+    assert infer.malloc_calls == [True] * 3
+
+
+def test_infer_tool_can_leave_malloc_alone(setup, tmp_path):
+    infer = _load_tool()
+    code = infer.main([setup['config'], setup['ckpt'], str(setup['images'] / 'd.tif'),
+                       '--out-dir', str(tmp_path / 'o'), '--device', 'cpu',
+                       '--no-progress', '--no-malloc-tuning'])
+    assert code == 0 and infer.malloc_calls == []
+    assert (tmp_path / 'o' / 'labels' / 'd.png').is_file()
 
 
 def test_infer_command_line_imports_the_plugin(setup, tmp_path):

@@ -69,6 +69,7 @@ def test_train_save_then_resume_continues(tmp_path, tiny_data):
                 osp.join(work, 'iter_4.pth'), '--work-dir', work, '--out', str(out),
                 '--show-dir', show], cwd=tmp_path)
     assert re.search(r'mIoU: \d', log), log[-2000:]
+    assert 'CPU: glibc keeps freed memory: True' in log  # tools/test.py's default
     assert len(list(out.glob('*.png'))) == 2  # the 2 test frames
     assert len(list((tmp_path / show).rglob('*.png'))) == 2
 
@@ -77,8 +78,10 @@ def test_resume_without_checkpoint_starts_fresh(tmp_path, tiny_data):
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=1,
                             ckpt_interval=1, probe=False)
     work = str(tmp_path / 'work')
-    log = _run([sys.executable, TRAIN, cfg, '--work-dir', work, '--resume'], cwd=tmp_path)
+    log = _run([sys.executable, TRAIN, cfg, '--work-dir', work, '--resume',
+                '--keep-freed-memory'], cwd=tmp_path)
     assert 'no checkpoint in' in log and osp.isfile(osp.join(work, 'iter_1.pth'))
+    assert '--keep-freed-memory: glibc keeps freed memory: True' in log
 
 
 class _Interrupt(Exception):

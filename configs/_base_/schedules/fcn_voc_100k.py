@@ -3,7 +3,10 @@ optimizer = dict(
     type='SGD',
     lr=1e-10,  # reference base_lr (FCN-32s; 16s/8s leaves lower it); lr_policy "fixed"
     momentum=0.99,  # reference momentum
-    weight_decay=5e-4)  # reference weight_decay
+    weight_decay=5e-4,  # reference weight_decay
+    # same update; the fused kernel adds the weight decay in place, where the
+    # for-loop SGD allocates a fresh copy of every gradient (400 MB for fc6) per step
+    fused=True)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=optimizer,
