@@ -2,9 +2,9 @@
 
 Same command line as mmsegmentation's ``tools/test.py``. Without CUDA,
 ``--launcher pytorch`` evaluates on CPU with a gloo process group, and glibc is
-told to keep freed memory (no page faults per image: FCN-8s inference at 86-92% of
-the CPU's GEMM peak instead of about 70%; see ``docs/benchmarks.md``);
-``--no-malloc-tuning`` turns that off.
+told to keep freed memory (no page faults per image: FCN-8s inference at 83-92% of
+the CPU's fp32 GEMM peak in three benchmark runs, against 69-76% without; see
+``docs/benchmarks.md``); ``--no-malloc-tuning`` turns that off.
 """
 import argparse
 import os
