@@ -1211,7 +1211,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-freeze', action='store_true',
                         help='optimised FCN-8s without freeze_for_inference()')
     parser.add_argument('--no-malloc', action='store_true',
-                        help='skip the optimised FCN-8s with tune_glibc_malloc()')
+                        help='no +malloc rows (tune_glibc_malloc() in the '
+                        'baseline, FCN-8s and optimised FCN-8s workers)')
     parser.add_argument('--render', metavar='JSON',
                         help='measure nothing: write --markdown (and print the '
                         'tables) from the results of an earlier --out')
