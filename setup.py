@@ -22,6 +22,8 @@ def read_requirements(path: str) -> list:
 
 
 MIM_FILES = ('configs', 'model-index.yml')
+#: Command lines of ``mmseg_fcn_classic.tools``, installed as ``mmseg-fcn-<name>``.
+TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo')
 
 
 def add_mim_extension() -> None:
@@ -65,7 +67,7 @@ if __name__ == '__main__':
         if osp.exists(osp.join(HERE, 'README.md')) else '',
         long_description_content_type='text/markdown',
         python_requires='>=3.9',
-        packages=find_packages(exclude=('tests*', 'configs', 'tools')),
+        packages=find_packages(exclude=('tests*', 'benchmarks*', 'configs', 'tools')),
         include_package_data=True,
         package_data={'mmseg_fcn_classic': ['.mim/configs/**/*.py', '.mim/model-index.yml']},
         # mmcv==2.1.0 *with ops* is deliberately not listed: pip would build it in an
@@ -76,6 +78,10 @@ if __name__ == '__main__':
             'tests': read_requirements('requirements/tests.txt'),
             'torchvision': ['torchvision'],
         },
+        entry_points={'console_scripts': [
+            f"mmseg-fcn-{tool.replace('_', '-')}=mmseg_fcn_classic.tools.{tool}:main"
+            for tool in TOOLS
+        ]},
         cmdclass={'build_py': BuildPy},
         zip_safe=False,
     )

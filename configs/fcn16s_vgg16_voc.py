@@ -6,7 +6,7 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(init_cfg=None),  # everything comes from the 32s stage
-    decode_head=dict(skips=('pool4', ), in_channels=(512, 4096), in_index=(1, 2)))
+    decode_head=dict(skips=('pool4', )))
 optim_wrapper = dict(optimizer=dict(lr=1e-12))  # reference voc-fcn16s base_lr
 # the final checkpoint of the previous stage's work dir (score_pool4 starts at zero)
 load_from = 'stage://work_dirs/fcn32s_vgg16_voc'

@@ -4,5 +4,5 @@ _base_ = [
     './_base_/models/fcn8s_vgg16.py', './_base_/datasets/voc_sbd.py',
     './_base_/schedules/fcn_voc_100k.py', './_base_/default_runtime.py'
 ]
-model = dict(decode_head=dict(skips=(), in_channels=(4096, ), in_index=(2, )))
+model = dict(decode_head=dict(skips=()))
 optim_wrapper = dict(optimizer=dict(lr=1e-10))  # reference voc-fcn32s base_lr

@@ -2,11 +2,14 @@
 # few minutes, on synthetic polyp frames written in the polyps912 layout
 # (mmseg_fcn_classic/demo_data.py; generated on first use by tools/demo.py).
 _base_ = ['./fcn8s_vgg16_polyps912.py']
+from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs  # noqa: E402
+
 data_root = 'data/demo_polyps912'
 crop_size = (64, 64)
+narrow = dict(widths=(8, 16, 32, 32, 32), fc_channels=64)
 model = dict(
-    backbone=dict(widths=(8, 16, 32, 32, 32), fc_channels=64, init_cfg=None),
-    decode_head=dict(in_channels=(32, 32, 64), channels=64))
+    backbone=dict(**narrow, init_cfg=None),
+    decode_head=head_inputs(**narrow))  # in_channels of pool3, pool4, fc7
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadFCNAnnotations'),

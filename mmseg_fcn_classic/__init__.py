@@ -5,7 +5,9 @@ config only needs::
 
     custom_imports = dict(imports=['mmseg_fcn_classic'], allow_failed_imports=False)
 """
-from . import compat, staging  # noqa: F401  (checkpoint loader schemes, CPU dist)
-from . import datasets, engine, evaluation, models  # noqa: F401
+from . import datasets, engine, evaluation, models  # noqa: F401  (register)
+from .utils.config import register_config_package
+
+register_config_package()
 
 __version__ = '0.1.0'

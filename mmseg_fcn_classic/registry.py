@@ -14,5 +14,6 @@ for _name in dir(_mmseg_registry):
     _parent = getattr(_mmseg_registry, _name)
     if isinstance(_parent, Registry) and _name.isupper():
         globals()[_name] = Registry(_parent.name, parent=_parent,
-                                    scope='mmseg_fcn_classic')
+                                    scope='mmseg_fcn_classic',
+                                    locations=['mmseg_fcn_classic'])
         __all__.append(_name)

@@ -19,7 +19,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
-from mmseg_fcn_classic.datasets.voc_sbd import voc_palette
+from mmseg_fcn_classic.visualization.palette import voc_palette
 
 #: Default id lists of :func:`make_voc_sbd_tree`. Like the real data, VOC train /
 #: val are disjoint and so are SBD train / val, while SBD overlaps both VOC lists.

@@ -1,7 +1,6 @@
 """The benchmark compares like with like, and its optimisations are exact.
 
-* ``GemmConv2d`` / ``optimize_fcn`` give the outputs and gradients of the plain
-  convolutions (``mmseg_fcn_classic/models/optimize.py``).
+* ``GemmConv2d`` gives the outputs and gradients of the plain convolutions.
 * ``freeze_for_inference`` gives the eager outputs, and falls back to the eager
   backbone whenever the frozen graph would not.
 * ``PlainFCN8s``, the baseline of ``tools/benchmark.py``, computes the same function
@@ -15,8 +14,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmseg_fcn_classic.models.optimize import (FrozenBackbone, GemmConv2d,
-                                               freeze_for_inference, optimize_fcn)
+from mmseg_fcn_classic.apis.deploy import FrozenBackbone, freeze_for_inference
+from mmseg_fcn_classic.models.layers import GemmConv2d
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 WIDTHS = (4, 8, 8, 16, 16)
@@ -87,39 +86,42 @@ def test_gemm_conv_falls_back_above_the_unfold_limit(monkeypatch):
     assert _close(gemm(x), conv(x)) and not calls
 
 
+def _with_plain_fc(model):
+    """A copy of ``model`` whose fc6 / fc7 are ordinary ``nn.Conv2d`` modules."""
+    plain = copy.deepcopy(model)
+    for name in ('fc6', 'fc7'):
+        gemm = getattr(plain.backbone, name)
+        conv = nn.Conv2d(gemm.in_channels, gemm.out_channels, gemm.kernel_size)
+        conv.load_state_dict(gemm.state_dict())
+        setattr(plain.backbone, name, conv)
+    return plain
+
+
 @pytest.mark.parametrize('variant', ['32s', '8s'])
-def test_optimize_fcn_keeps_outputs_gradients_and_state_dict(bench, variant):
+def test_gemm_fc_layers_match_plain_convolutions(bench, variant):
     model = _tiny_fcn(bench, variant)
-    optimized = optimize_fcn(copy.deepcopy(model))
-    assert type(optimized.backbone.fc6) is GemmConv2d
-    assert type(optimized.backbone.fc7) is GemmConv2d
-    assert optimized.state_dict().keys() == model.state_dict().keys()
+    assert type(model.backbone.fc6) is GemmConv2d
+    assert type(model.backbone.fc7) is GemmConv2d
+    plain = _with_plain_fc(model)
+    assert plain.state_dict().keys() == model.state_dict().keys()
     x = torch.randn(2, 3, 45, 61) * 50
-    for m in (model, optimized):
+    for m in (model, plain):
         m.eval()
-    ref = _logits(model, x)
-    out = _logits(optimized, x)
+    ref = _logits(plain, x)
+    out = _logits(model, x)
     assert ref.abs().max() > 1  # a meaningful comparison, not zeros
     assert _close(out, ref)
+
     def grads(m, logits):
         params = [p for p in m.parameters() if p.requires_grad]
         return torch.autograd.grad(logits.square().sum(), params)
 
-    for a, b in zip(grads(optimized, out), grads(model, ref)):
+    for a, b in zip(grads(model, out), grads(plain, ref)):
         assert _close(a, b)
 
 
-def test_optimize_fcn_shares_parameters_and_rejects_other_models(bench):
-    model = _tiny_fcn(bench)
-    params = list(model.parameters())
-    optimize_fcn(model)
-    assert all(a is b for a, b in zip(model.parameters(), params))
-    with pytest.raises(ValueError, match='fc6'):
-        optimize_fcn(nn.Sequential(nn.Conv2d(3, 4, 3)))
-
-
 def test_freeze_for_inference_matches_eager_and_falls_back(bench):
-    model = optimize_fcn(_tiny_fcn(bench)).eval()
+    model = _tiny_fcn(bench).eval()
     x = torch.randn(1, 3, 45, 61) * 50
     with torch.no_grad():
         ref = _logits(model, x)
@@ -148,7 +150,7 @@ def test_freeze_for_inference_matches_eager_and_falls_back(bench):
 
 def test_plain_baseline_computes_our_fcn8s(bench):
     """Same weights, same logits: the baseline is the same network as ours."""
-    from mmseg_fcn_classic.converters import convert_pytorch_fcn
+    from mmseg_fcn_classic.converters.pytorch_fcn import convert_pytorch_fcn
     torch.manual_seed(0)
     plain = bench.reinit_convs(bench.PlainFCN8s(21, WIDTHS, FC), seed=2).eval()
     ours = _tiny_fcn(bench).eval()

@@ -2,7 +2,8 @@
 import os.path as osp
 import textwrap
 
-from mmseg_fcn_classic.demo_data import make_demo_dataset
+from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs
+from mmseg_fcn_classic.testing.synthetic import make_demo_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'fcn8s_vgg16_demo.py')
@@ -37,9 +38,7 @@ def write_tiny_config(path: str, data_root: str, max_iters: int = 4,
     Returns:
         str: ``path``.
     """
-    in_channels = {(): (16, ), ('pool4', ): (16, 16),
-                   ('pool4', 'pool3'): (8, 16, 16)}[tuple(skips)]
-    in_index = {(): (2, ), ('pool4', ): (1, 2), ('pool4', 'pool3'): (0, 1, 2)}[tuple(skips)]
+    head = head_inputs(skips, **TINY_MODEL)
     hooks = ("[dict(type='ExactResumeHook'), dict(type='ProbeHook')]" if probe
              else "[dict(type='ExactResumeHook')]")
     imports = "['mmseg_fcn_classic', 'tests.probe_hook']" if probe else "['mmseg_fcn_classic']"
@@ -50,8 +49,7 @@ def write_tiny_config(path: str, data_root: str, max_iters: int = 4,
     data_root = {data_root!r}
     model = dict(
         backbone=dict(widths={TINY_MODEL['widths']!r}, fc_channels={TINY_MODEL['fc_channels']}),
-        decode_head=dict(skips={tuple(skips)!r}, in_channels={in_channels!r},
-                         in_index={in_index!r}, channels=16))
+        decode_head={head!r})
     crop_size = (32, 32)
     train_pipeline = [
         dict(type='LoadImageFromFile'),

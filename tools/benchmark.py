@@ -254,15 +254,12 @@ def model_config(variant: str,
     model = cfg.model  # a ConfigDict: EncoderDecoder reads test_cfg.mode
     model.backbone.init_cfg = None
     if widths is not None or fc_channels is not None:
-        widths = tuple(widths or VGG16_WIDTHS)
-        fc = fc_channels or 4096
-        model['backbone'].update(widths=widths, fc_channels=fc)
-        # backbone levels pool3, pool4, fc7 feed the head's in_index 0, 1, 2
-        levels = (widths[2], widths[3], fc)
-        index = model['decode_head']['in_index']
-        index = (index, ) if isinstance(index, int) else index
-        model['decode_head'].update(
-            in_channels=tuple(levels[i] for i in index), channels=fc)
+        from mmseg_fcn_classic.models.utils import fcn_spec
+        narrow = dict(widths=tuple(widths or fcn_spec.DEFAULT_WIDTHS),
+                      fc_channels=fc_channels or fcn_spec.DEFAULT_FC_CHANNELS)
+        model['backbone'].update(narrow)
+        skips = model['decode_head'].get('skips', fcn_spec.SKIPS)
+        model['decode_head'].update(fcn_spec.head_inputs(skips, **narrow))
     return model, cfg.optim_wrapper.to_dict()
 
 
@@ -559,10 +556,8 @@ def prepare_case(spec: dict):
     else:
         from mmengine.optim import build_optim_wrapper
         if spec.get('optimize'):
-            from mmseg_fcn_classic.models.optimize import (freeze_for_inference,
-                                                           optimize_fcn)
+            from mmseg_fcn_classic.apis.deploy import freeze_for_inference
             reference = _eval_logits(model, imgs, device, amp_dtype)
-            optimize_fcn(model)
             if spec.get('freeze'):
                 rss = _proc_status('VmRSS') or 0
                 freeze_for_inference(model, (spec['batch'], 3, *spec['size']))
@@ -647,7 +642,7 @@ class Case:
             torch.set_num_threads(int(spec['threads']))
         malloc_tuned = None
         if spec.get('tune_malloc'):  # process-wide: only in a worker of its own
-            from mmseg_fcn_classic.models.optimize import tune_glibc_malloc
+            from mmseg_fcn_classic.utils.runtime import tune_glibc_malloc
             malloc_tuned = tune_glibc_malloc()
         self.spec = spec
         self.device = torch.device(spec['device'])
@@ -921,7 +916,7 @@ def make_voc_sbd_data(root: str, count: int,
     import cv2
     from PIL import Image
 
-    from mmseg_fcn_classic.demo_data import synth_frame
+    from mmseg_fcn_classic.testing.synthetic import synth_frame
     rng = np.random.default_rng(seed)
     voc = osp.join(root, 'VOCdevkit', 'VOC2012')
     sbd = osp.join(root, 'benchmark_RELEASE', 'dataset')
@@ -929,7 +924,7 @@ def make_voc_sbd_data(root: str, count: int,
               osp.join(voc, 'ImageSets', 'Segmentation'), osp.join(sbd, 'img'),
               osp.join(sbd, 'cls')):
         os.makedirs(d, exist_ok=True)
-    from mmseg_fcn_classic.datasets.voc_sbd import voc_palette
+    from mmseg_fcn_classic.visualization.palette import voc_palette
     palette = voc_palette()
     voc_ids, sbd_ids = [], []
     for n in range(2 * count):
@@ -966,7 +961,7 @@ def make_polyps_data(root: str, count: int, size: Tuple[int, int] = (500, 574),
     ``masks2/*.tif`` (0 background, 1 polyp, 2 void)."""
     import cv2
 
-    from mmseg_fcn_classic.demo_data import synth_frame
+    from mmseg_fcn_classic.testing.synthetic import synth_frame
     rng = np.random.default_rng(seed)
     for split in ('train', 'valid', 'test'):
         for sub in ('images', 'masks2'):

@@ -1,72 +1,11 @@
-"""Segment your own images with an FCN config and checkpoint.
+"""Segment your own images with a config and checkpoint.
 
-Writes, under --out-dir, labels/<name>.png (palette PNG: pixel value = class index,
-colours from the checkpoint's dataset_meta or the config's dataset) and
-overlays/<name>.png (the colours blended over the image). Folders are searched
-recursively for .jpg .jpeg .png .bmp .tif .tiff.
-
-The config's data_preprocessor must match where the weights came from:
-  Caffe-derived (tools/convert_weights.py from .caffemodel or pytorch-fcn):
-      BGR 0-255, mean (104.00699, 116.66877, 122.67892), std 1, bgr_to_rgb=False
-      -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='caffe')
-  torchvision VGG16 based: RGB, ImageNet mean/std
-      -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='torchvision')
-
-Example:
-  python tools/infer.py configs/fcn8s_vgg16_voc.py fcn8s_voc.pth photos/ \\
-      --out-dir out --device cpu --timing
+Same as ``python -m mmseg_fcn_classic.tools.infer`` or ``mmseg-fcn-infer``;
+``--help`` lists the options.
 """
-import argparse
 import sys
-from typing import List, Optional
 
-import torch
-from mmengine.config import DictAction
-
-import mmseg_fcn_classic  # noqa: F401  (registers our components)
-from mmseg_fcn_classic.apis import init_segmentor, run_inference
-from mmseg_fcn_classic.models.optimize import tune_glibc_malloc
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint (e.g. from convert_weights.py)')
-    parser.add_argument('inputs', nargs='+', help='image files and/or folders')
-    parser.add_argument('--out-dir', required=True, help='output folder')
-    parser.add_argument('--device', default=None,
-                        help="e.g. 'cpu' or 'cuda:0' (default: cuda:0 if available)")
-    parser.add_argument('--opacity', type=float, default=0.5,
-                        help='colour weight in the overlays, 0-1 (default 0.5)')
-    parser.add_argument('--timing', action='store_true',
-                        help='print the model time of every image')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='hide the progress bar')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--no-malloc-tuning', action='store_true',
-                        help='on the CPU, leave glibc free to unmap freed tensors '
-                        '(default: keep them, see docs/benchmarks.md)')
-    return parser.parse_args(argv)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    if device == 'cpu' and not args.no_malloc_tuning:
-        tune_glibc_malloc()  # no page faults per image; see docs/benchmarks.md
-    try:
-        model = init_segmentor(args.config, args.checkpoint, device=device,
-                               cfg_options=args.cfg_options)
-        records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
-                                timing=args.timing, progress=not args.no_progress)
-    except (FileNotFoundError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {len(records)} label and overlay PNGs under {args.out_dir}')
-    return 0
-
+from mmseg_fcn_classic.tools.infer import main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -28,8 +28,8 @@ for cfg in $STAGES; do
   cfg_args=()
   [[ ${#opts[@]} -gt 0 ]] && cfg_args=(--cfg-options "${opts[@]}")
   prev="$work_dir"
-  if PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c \
-      "import sys, mmseg_fcn_classic.staging as s; sys.exit(0 if s.stage_finished(sys.argv[1]) else 1)" \
+  if "$PYTHON" -c \
+      "import sys, mmseg_fcn_classic.engine.checkpoint as c; sys.exit(0 if c.stage_finished(sys.argv[1]) else 1)" \
       "$work_dir" 2>/dev/null; then
     echo "[train_staged] $name: finished earlier ($work_dir), skipping"
     continue
@@ -38,6 +38,6 @@ for cfg in $STAGES; do
   if [[ "$NPROC" -gt 1 || "${NNODES:-1}" -gt 1 ]]; then
     "$HERE/dist_train.sh" "$cfg" "$NPROC" --work-dir "$work_dir" --resume "${cfg_args[@]}" "$@"
   else
-    "$PYTHON" "$HERE/train.py" "$cfg" --work-dir "$work_dir" --resume "${cfg_args[@]}" "$@"
+    "$PYTHON" -m mmseg_fcn_classic.tools.train "$cfg" --work-dir "$work_dir" --resume "${cfg_args[@]}" "$@"
   fi
 done

@@ -1,9 +1,9 @@
-"""Inference helpers: segment image files, write label and overlay PNGs."""
+"""Inference and deployment helpers."""
 from .inference import (IMG_SUFFIXES, build_inference_pipeline, collect_images,
-                        init_segmentor, label_image, overlay_image, read_image,
-                        run_inference, segment_image)
+                        init_model, init_segmentor, read_image, run_inference,
+                        segment_image)
 
 __all__ = [
-    'IMG_SUFFIXES', 'build_inference_pipeline', 'collect_images', 'init_segmentor',
-    'label_image', 'overlay_image', 'read_image', 'run_inference', 'segment_image'
+    'IMG_SUFFIXES', 'build_inference_pipeline', 'collect_images', 'init_model',
+    'init_segmentor', 'read_image', 'run_inference', 'segment_image'
 ]

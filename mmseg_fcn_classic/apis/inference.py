@@ -17,6 +17,8 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from PIL import Image
 
+from ..visualization.palette import label_image, overlay_image, resolve_palette
+
 #: File suffixes collected from folders (case-insensitive).
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 
@@ -95,20 +97,6 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     return Compose(steps)
 
 
-def _generated_palette(n: int) -> List[List[int]]:
-    """PASCAL VOC's bit-interleaved colour map, for classes without colours."""
-    palette = []
-    for i in range(n):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette.append([r, g, b])
-    return palette
-
-
 def config_metainfo(cfg: Config) -> dict:
     """``classes`` / ``palette`` of the config's test dataset, if it names one."""
     from mmseg.registry import DATASETS
@@ -121,28 +109,17 @@ def config_metainfo(cfg: Config) -> dict:
     return meta
 
 
-def resolve_palette(num_classes: int, *metas: Optional[dict]) -> List[List[int]]:
-    """The first palette among ``metas`` covering ``num_classes`` (else generated)."""
-    for meta in metas:
-        palette = (meta or {}).get('palette')
-        classes = (meta or {}).get('classes')
-        if palette and len(palette) >= num_classes and (
-                classes is None or len(classes) == num_classes):
-            return [list(map(int, c)) for c in palette[:num_classes]]
-    return _generated_palette(num_classes)
-
-
-def init_segmentor(config: str, checkpoint: str, device: str = 'cpu',
-                   cfg_options: Optional[dict] = None) -> torch.nn.Module:
+def init_model(config: str, checkpoint: str, device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> torch.nn.Module:
     """Build a model with mmseg's ``init_model`` and load ``checkpoint``.
 
     ``model.dataset_meta`` comes from the checkpoint's ``meta['dataset_meta']``,
     else from the config's test dataset, else it is a generated palette.
     """
     from mmengine.runner import load_checkpoint
-    from mmseg.apis import init_model
+    from mmseg.apis import init_model as mmseg_init_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config
-    model = init_model(cfg, None, device='cpu', cfg_options=cfg_options)
+    model = mmseg_init_model(cfg, None, device='cpu', cfg_options=cfg_options)
     ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
     num_classes = model.decode_head.num_classes
     ckpt_meta = (ckpt.get('meta') or {}).get('dataset_meta') if isinstance(
@@ -159,26 +136,6 @@ def init_segmentor(config: str, checkpoint: str, device: str = 'cpu',
     model.to(device)
     model.eval()
     return model
-
-
-def label_image(label: np.ndarray, palette: Sequence[Sequence[int]]) -> Image.Image:
-    """A palette-mode ('P') PNG image whose pixel values are the labels."""
-    if label.max(initial=0) > 255:
-        raise ValueError('labels above 255 do not fit a palette PNG')
-    img = Image.fromarray(label.astype(np.uint8), mode='P')
-    flat = [v for colour in palette for v in colour][:768]
-    img.putpalette(flat + [0] * (768 - len(flat)))
-    return img
-
-
-def overlay_image(img_bgr: np.ndarray, label: np.ndarray,
-                  palette: Sequence[Sequence[int]], opacity: float = 0.5) -> np.ndarray:
-    """Blend the label colours over the image; returns RGB uint8."""
-    colours = np.asarray(palette, dtype=np.float32)
-    rgb = img_bgr[..., ::-1].astype(np.float32)
-    painted = colours[np.clip(label, 0, len(colours) - 1)]
-    blended = (1 - opacity) * rgb + opacity * painted
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def segment_image(model: torch.nn.Module, pipeline: Compose,
@@ -200,7 +157,7 @@ def run_inference(model: torch.nn.Module,
     """Segment every image of ``inputs``; write ``labels/`` and ``overlays/`` PNGs.
 
     Args:
-        model (nn.Module): From :func:`init_segmentor` (or mmseg's ``init_model``).
+        model (nn.Module): From :func:`init_model` (or mmseg's ``init_model``).
         inputs (Sequence[str]): Image files and folders (searched recursively for
             :data:`IMG_SUFFIXES`).
         out_dir (str): Gets ``labels/<name>.png`` (palette PNG, pixel = class
@@ -246,3 +203,7 @@ def run_inference(model: torch.nn.Module,
         mean = sum(r['seconds'] for r in records) / len(records)
         bar.write(f'{len(records)} images, mean {mean * 1000:.1f} ms per image')
     return records
+
+
+#: mmseg 0.x's name of :func:`init_model`.
+init_segmentor = init_model

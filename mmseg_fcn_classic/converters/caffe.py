@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
+from ..models.utils import fcn_spec
 from .pytorch_fcn import (BACKBONE_LAYERS, DECONV_LAYERS, SCORE_LAYERS,
                           convert_reference_state_dict)
 
@@ -49,10 +50,11 @@ V1_LAYER_TYPES = {
 
 #: The constant of each at-once ``Scale`` layer (voc-fcn8s-atonce/net.py); the
 #: head applies these itself, so the blobs are checked and then dropped.
-ATONCE_SCALES = {'scale_pool4': 0.01, 'scale_pool3': 0.0001}
+ATONCE_SCALES = {f'scale_{skip}': s for skip, s in fcn_spec.AT_ONCE_SCALES.items()}
 
 #: The layer whose output each InnerProduct layer of VGG16 flattens.
-FC_INPUTS = {'fc6': 'conv5_3', 'fc7': 'fc6'}
+FC_INPUTS = {name: BACKBONE_LAYERS[i - 1] for i, name in enumerate(BACKBONE_LAYERS)
+             if name.startswith('fc')}
 
 
 class CaffeFormatError(ValueError):

@@ -14,34 +14,28 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 
-#: VGG16 as data: convolutions per stage (timm's ``cfgs['vgg16']`` 64, 64, 'M', ...).
-VGG16_STAGES = (2, 2, 3, 3, 3)
+from ..models.utils import fcn_spec
 
 #: Backbone layers in network order: ``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``.
-BACKBONE_LAYERS: Tuple[str, ...] = tuple(
-    f'conv{s}_{i}' for s, n in enumerate(VGG16_STAGES, 1)
-    for i in range(1, n + 1)) + ('fc6', 'fc7')
+BACKBONE_LAYERS = fcn_spec.BACKBONE_LAYERS
 
-#: 1x1 scoring convolutions (weight and bias).
-SCORE_LAYERS = ('score_fr', 'score_pool4', 'score_pool3')
+#: 1x1 scoring convolutions (weight and bias), coarsest input first.
+SCORE_LAYERS = tuple(fcn_spec.score_name(lv) for lv in reversed(fcn_spec.HEAD_LEVELS))
 
-#: Deconvolutions (weight only: the reference nets have ``bias_term=False``).
-DECONV_LAYERS = ('upscore', 'upscore2', 'upscore16', 'upscore_pool4', 'upscore8')
+#: Deconvolutions of every variant (weight only: ``bias_term=False``).
+DECONV_LAYERS = tuple(dict.fromkeys(
+    name for n in range(len(fcn_spec.SKIPS) + 1) for name in fcn_spec.upscore_names(n)))
 
 #: Head layers of each variant, after ``voc-fcn*/net.py``.
 HEAD_LAYERS: Dict[str, Tuple[str, ...]] = {
-    '32s': ('score_fr', 'upscore'),
-    '16s': ('score_fr', 'score_pool4', 'upscore2', 'upscore16'),
-    '8s': ('score_fr', 'score_pool4', 'score_pool3', 'upscore2', 'upscore_pool4',
-           'upscore8'),
-}
-HEAD_LAYERS['8s-atonce'] = HEAD_LAYERS['8s']
+    name: fcn_spec.head_layers(name) for name in fcn_spec.VARIANTS}
 
 #: Every variant this module converts; ``'vgg16'`` is a backbone-only source.
-VARIANTS = ('32s', '16s', '8s', '8s-atonce', 'vgg16')
+VARIANTS = tuple(fcn_spec.VARIANTS) + ('vgg16', )
 
-#: The skip each scoring layer reads (its input channels are that layer's output).
-SCORE_INPUTS = {'score_fr': 'fc7', 'score_pool4': 'conv4_3', 'score_pool3': 'conv3_3'}
+#: The layer each scoring layer reads (its input channels are that layer's output).
+SCORE_INPUTS = {fcn_spec.score_name(lv): fcn_spec.level_source(lv)
+                for lv in fcn_spec.HEAD_LEVELS}
 
 #: Wrapper keys of training checkpoints that hold the model's state dict.
 STATE_DICT_KEYS = ('model_state_dict', 'state_dict', 'model')

@@ -1,9 +1,9 @@
 """Datasets read as distributed (EndoScene polyps, VOC2012 + SBD) and their label
 loader; importing registers them into mmseg's DATASETS and TRANSFORMS."""
-from .checks import (DatasetError, DatasetLayoutError, Problem, SampleError,
-                     ScanReport, scan_dataset)
 from .polyps912 import Polyps912Dataset
+from .scan import ScanReport, scan_dataset
 from .transforms import LoadFCNAnnotations, load_sbd_mat
+from .validation import DatasetError, DatasetLayoutError, Problem, SampleError
 from .voc_sbd import PascalVOCSBDDataset
 
 __all__ = [

@@ -5,7 +5,7 @@ from typing import Dict, Iterator, List, Tuple
 from mmseg.datasets import BaseSegDataset
 from mmseg.datasets.transforms import LoadAnnotations
 
-from .checks import (DatasetError, DatasetLayoutError, Problem, SampleError,
+from .validation import (DatasetError, DatasetLayoutError, Problem, SampleError,
                      check_seg_map)
 
 

@@ -5,7 +5,7 @@ from typing import List, Optional, Sequence, Tuple
 from mmseg.registry import DATASETS
 
 from .base import StrictSegDataset, list_stems
-from .checks import Problem, iter_ids, missing_path_problem, natural_key
+from .validation import Problem, iter_ids, missing_path_problem, natural_key
 
 #: Class names of each mask folder; the stored values are the class indices and
 #: the void (image border) value is the number of classes. The order follows the

@@ -20,7 +20,7 @@ import numpy as np
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
-from .checks import SampleError, check_seg_map
+from .validation import SampleError, check_seg_map
 
 #: Image modes PIL decodes to single-channel integer indices.
 _INDEX_MODES = ('P', 'L', '1', 'I', 'I;16', 'I;16L', 'I;16B', 'I;16N')

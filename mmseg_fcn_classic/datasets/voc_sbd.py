@@ -8,22 +8,25 @@ from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from .base import StrictSegDataset, list_stems
-from .checks import Problem, iter_ids, missing_path_problem
+from .validation import Problem, iter_ids, missing_path_problem
 
 #: The FCN paper's validation list, looked up in ``data_root``.
 SEG11VALID_FILE = 'seg11valid.txt'
-SPLITS = ('trainaug', 'train', 'val', 'sbd_train', 'sbd_val', 'seg11valid')
 
-#: Sources each split needs: VOC, SBD; the other one, when present on disk, is
-#: still used for the ids it annotates (the VOC annotation winning overlaps).
-_REQUIRED = {
-    'trainaug': ('voc', 'sbd'),
-    'train': ('voc', ),
-    'val': ('voc', ),
-    'seg11valid': ('voc', ),
-    'sbd_train': ('sbd', ),
-    'sbd_val': ('sbd', ),
+#: Per split, the id lists it reads from each source it needs (``voc``: VOC2012's
+#: ``ImageSets/Segmentation``, ``sbd``: SBD's root). A source that is not needed
+#: but present on disk still serves the ids it annotates (VOC winning overlaps).
+#: ``trainaug`` is (VOC train | SBD train | SBD val) - VOC val; ``seg11valid``
+#: reads its ids from its own list file.
+SPLIT_LISTS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    'trainaug': dict(voc=('train', 'val'), sbd=('train', 'val')),
+    'train': dict(voc=('train', )),
+    'val': dict(voc=('val', )),
+    'sbd_train': dict(sbd=('train', )),
+    'sbd_val': dict(sbd=('val', )),
+    'seg11valid': dict(voc=()),
 }
+SPLITS = tuple(SPLIT_LISTS)
 
 LAYOUT = """\
   <data_root>/
@@ -36,30 +39,6 @@ LAYOUT = """\
       cls/<id>.mat                   MATLAB struct GTcls, field Segmentation
       train.txt, val.txt"""
 
-
-
-def voc_palette() -> List[int]:
-    """The 256-entry colour map of VOC's ``SegmentationClass`` palette PNGs.
-
-    Returns:
-        list[int]: Flattened ``(r, g, b, r, g, b, ...)``, 768 values, for
-        :meth:`PIL.Image.Image.putpalette`.
-
-    Example:
-        >>> voc_palette()[3:6], voc_palette()[255 * 3:]
-        ([128, 0, 0], [224, 224, 192])
-    """
-    palette = []
-    for i in range(256):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
 
 @DATASETS.register_module()
 class PascalVOCSBDDataset(StrictSegDataset):
@@ -193,14 +172,8 @@ class PascalVOCSBDDataset(StrictSegDataset):
             return [], [missing_path_problem(self.data_root, layout,
                                              'data_root folder')]
         required = () if self.ann_file and self.split != 'seg11valid' \
-            else _REQUIRED[self.split]
-        needed_lists = {
-            'trainaug': dict(voc=('train', 'val'), sbd=('train', 'val')),
-            'train': dict(voc=('train', )),
-            'val': dict(voc=('val', )),
-            'sbd_train': dict(sbd=('train', )),
-            'sbd_val': dict(sbd=('val', )),
-        }.get(self.split, {}) if not self.ann_file else {}
+            else tuple(SPLIT_LISTS[self.split])
+        needed_lists = {} if self.ann_file else SPLIT_LISTS[self.split]
 
         problems, present = [], []
         for name, p in paths.items():
@@ -277,17 +250,12 @@ class PascalVOCSBDDataset(StrictSegDataset):
     def _split_ids(self, paths: Dict[str, Dict[str, str]]) -> List[str]:
         if self.ann_file:
             return list(dict.fromkeys(iter_ids(self.ann_file)))
-        voc, sbd = paths['voc'], paths['sbd']
         if self.split == 'trainaug':
-            excluded = set(iter_ids(voc['val']))
+            excluded = set(iter_ids(paths['voc']['val']))
             pool = dict.fromkeys(
-                list(iter_ids(voc['train'])) + list(iter_ids(sbd['train'])) +
-                list(iter_ids(sbd['val'])))
+                list(iter_ids(paths['voc']['train'])) +
+                list(iter_ids(paths['sbd']['train'])) +
+                list(iter_ids(paths['sbd']['val'])))
             return sorted(i for i in pool if i not in excluded)
-        source, name = {
-            'train': (voc, 'train'),
-            'val': (voc, 'val'),
-            'sbd_train': (sbd, 'train'),
-            'sbd_val': (sbd, 'val'),
-        }[self.split]
-        return list(dict.fromkeys(iter_ids(source[name])))
+        (source, (name, )), = SPLIT_LISTS[self.split].items()
+        return list(dict.fromkeys(iter_ids(paths[source][name])))

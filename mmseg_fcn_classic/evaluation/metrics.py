@@ -22,7 +22,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 
-from ..apis.inference import label_image
+from ..visualization.palette import label_image
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 

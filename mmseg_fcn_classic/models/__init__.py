@@ -1,3 +1,6 @@
-from .backbones import *  # noqa: F401,F403
-from .data_preprocessor import FCNDataPreProcessor  # noqa: F401
-from .decode_heads import *  # noqa: F401,F403
+"""The classic FCN models; importing registers them into mmseg's MODELS."""
+from .backbones import VGG16FC
+from .data_preprocessor import FCNDataPreProcessor
+from .decode_heads import ClassicFCNHead
+
+__all__ = ['VGG16FC', 'FCNDataPreProcessor', 'ClassicFCNHead']

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_fcn_classic.converters import (CaffeFormatError, caffe_to_reference,
+from mmseg_fcn_classic.converters.caffe import (CaffeFormatError, caffe_to_reference,
                                           convert_caffe, is_caffemodel,
                                           parse_net_parameter, read_caffemodel)
 

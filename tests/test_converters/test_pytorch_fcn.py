@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_fcn_classic.converters import (BACKBONE_LAYERS, convert_pytorch_fcn,
+from mmseg_fcn_classic.converters.pytorch_fcn import (BACKBONE_LAYERS, convert_pytorch_fcn,
                                           convert_reference_state_dict, detect_variant)
 
 from .reference_nets import build_fcn, reference_arrays, reference_forward

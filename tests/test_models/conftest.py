@@ -5,6 +5,8 @@ from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
 import mmseg_fcn_classic  # noqa: F401  (registers the components)
+from mmseg_fcn_classic.models.utils import fcn_spec
+from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs
 
 #: A narrow VGG16FC that keeps the real geometry: fast enough for many sizes.
 WIDTHS = (4, 8, 8, 16, 16)
@@ -12,12 +14,9 @@ FC_CHANNELS = 16
 NUM_CLASSES = 3
 #: Variant -> head arguments (inputs: pool3, pool4, fc7 of the narrow backbone).
 VARIANTS = {
-    '32s': dict(skips=(), in_channels=(FC_CHANNELS, ), in_index=(2, )),
-    '16s': dict(skips=('pool4', ), in_channels=(WIDTHS[3], FC_CHANNELS), in_index=(1, 2)),
-    '8s': dict(skips=('pool4', 'pool3'), in_channels=(WIDTHS[2], WIDTHS[3], FC_CHANNELS),
-               in_index=(0, 1, 2)),
-    '8s-atonce': dict(skips=('pool4', 'pool3'), at_once=True,
-                      in_channels=(WIDTHS[2], WIDTHS[3], FC_CHANNELS), in_index=(0, 1, 2)),
+    name: dict(head_inputs(v.skips, WIDTHS, FC_CHANNELS), **(
+        dict(at_once=True) if v.at_once else {}))
+    for name, v in fcn_spec.VARIANTS.items()
 }
 
 

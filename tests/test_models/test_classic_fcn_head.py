@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from mmseg_fcn_classic.models.decode_heads.classic_fcn_head import Upscore
-from mmseg_fcn_classic.models.utils import bilinear_kernel, bilinear_upsample_weight
+from mmseg_fcn_classic.models.utils.geometry import bilinear_kernel, bilinear_upsample_weight
 from .conftest import (NUM_CLASSES, VARIANTS, backbone_cfg, build_model, head_cfg,
                        randomize_)
 

@@ -1,4 +1,3 @@
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_fcn_classic.tools import check_dataset
 from tests.data_trees import make_polyps912_tree, make_voc_sbd_tree
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -25,10 +25,7 @@ val_dataloader = dict(dataset=dict(
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('check_dataset_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return check_dataset
 
 
 def write_config(path, root, type_='Polyps912Dataset', train='train',

@@ -1,5 +1,4 @@
 """tools/convert_weights.py on small files of every source format."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from mmseg_fcn_classic.tools import convert_weights
 from tests.test_converters.reference_nets import (CONV_LAYERS, FC_CHANNELS, WIDTHS,
                                                   caffemodel_bytes, fcn_model_cfg,
                                                   reference_arrays)
@@ -17,14 +17,6 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'convert_weights.py')
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('convert_weights', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-convert_weights = _load_tool()
 
 
 def _run(argv, capsys):

@@ -1,24 +1,20 @@
 """The embedded demo, at reduced size, truly learns polyps."""
 import os.path as osp
-import sys
 
-from mmseg_fcn_classic.demo_data import make_demo_dataset
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools'))
+from mmseg_fcn_classic.testing.synthetic import make_demo_dataset
+from mmseg_fcn_classic.tools import demo
 
 #: Polyp IoU (%) the reduced demo must beat; predicting all background scores 0.
 POLYP_IOU_THRESHOLD = 40.0
 
 
 def test_demo_learns_polyps(tmp_path):
-    import demo
     root = str(tmp_path / 'data')
     make_demo_dataset(root, counts={'train': 40, 'valid': 6, 'test': 8},
                       size_range=(72, 96), seed=3)
     (tmp_path / 'data' / '.complete').write_text('seed=3\n')
     work = str(tmp_path / 'work')
-    metrics = demo.main([
+    metrics = demo.run([
         '--data-root', root, '--work-dir', work, '--cfg-options',
         'train_cfg.max_iters=150', 'train_cfg.val_interval=150',
         'default_hooks.checkpoint.interval=150', 'default_hooks.logger.interval=50',

@@ -1,5 +1,4 @@
 """Inference with converted weights: mmseg APIs, MMSegInferencer, tools/infer.py."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -10,7 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from mmseg_fcn_classic.converters import convert_caffe
+from mmseg_fcn_classic.converters.caffe import convert_caffe
+from mmseg_fcn_classic.tools import convert_weights
+from mmseg_fcn_classic.tools import infer as infer_tool
+from mmseg_fcn_classic.utils import runtime
 from tests.test_converters.reference_nets import (caffemodel_bytes, fcn_model_cfg,
                                                   reference_arrays, reference_forward)
 
@@ -22,15 +24,16 @@ PALETTE = [[0, 0, 0], [200, 30, 30], [30, 200, 30], [30, 30, 200], [220, 220, 40
 CLASSES = ['background', 'a', 'b', 'c', 'd']
 
 
-def _load_tool(path=TOOL):
-    spec = importlib.util.spec_from_file_location(osp.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    # the malloc setting is process-wide: record it here instead of changing
-    # pytest's process (the command-line test below runs the real one)
-    module.malloc_calls = []
-    module.tune_glibc_malloc = lambda: module.malloc_calls.append(True) or True
-    return module
+@pytest.fixture
+def infer(monkeypatch):
+    """The infer tool; the process-wide malloc setting is recorded in
+    ``infer.malloc_calls`` instead of changing pytest's process (the
+    command-line test below runs the real one)."""
+    calls = []
+    monkeypatch.setattr(runtime, 'tune_glibc_malloc',
+                        lambda: calls.append(True) or True)
+    monkeypatch.setattr(infer_tool, 'malloc_calls', calls, raising=False)
+    return infer_tool
 
 
 def _config_text(custom_imports=True):
@@ -113,8 +116,7 @@ def test_mmseg_inferencer(setup, tmp_path):
     assert len(list((tmp_path / 'pred').iterdir())) == 1
 
 
-def test_infer_tool(setup, tmp_path, capsys):
-    infer = _load_tool()
+def test_infer_tool(infer, setup, tmp_path, capsys):
     out_dir = tmp_path / 'out'
     code = infer.main([setup['config'], setup['ckpt'], str(setup['images']),
                        '--out-dir', str(out_dir), '--device', 'cpu', '--timing',
@@ -141,8 +143,7 @@ def test_infer_tool(setup, tmp_path, capsys):
         assert np.abs(overlay - blended).max() <= 1
 
 
-def test_infer_tool_errors(setup, tmp_path, capsys):
-    infer = _load_tool()
+def test_infer_tool_errors(infer, setup, tmp_path, capsys):
     missing = tmp_path / 'missing.jpg'
     code = infer.main([setup['config'], setup['ckpt'], str(missing),
                        '--out-dir', str(tmp_path / 'o'), '--device', 'cpu'])
@@ -162,11 +163,10 @@ def test_infer_tool_errors(setup, tmp_path, capsys):
     assert infer.malloc_calls == [True] * 3
 
 
-def test_infer_tool_can_leave_malloc_alone(setup, tmp_path):
-    infer = _load_tool()
+def test_infer_tool_can_leave_malloc_alone(infer, setup, tmp_path):
     code = infer.main([setup['config'], setup['ckpt'], str(setup['images'] / 'd.tif'),
                        '--out-dir', str(tmp_path / 'o'), '--device', 'cpu',
-                       '--no-progress', '--no-malloc-tuning'])
+                       '--no-progress', '--no-keep-freed-memory'])
     assert code == 0 and infer.malloc_calls == []
     assert (tmp_path / 'o' / 'labels' / 'd.png').is_file()
 
@@ -187,11 +187,11 @@ def test_infer_command_line_imports_the_plugin(setup, tmp_path):
 
 def test_help_states_the_input_convention(capsys):
     with pytest.raises(SystemExit):
-        _load_tool().main(['--help'])
+        infer_tool.main(['--help'])
     assert 'bgr_to_rgb=False' in capsys.readouterr().out
 
 
-def test_infer_tool_with_a_shipped_config(setup, tmp_path, capsys):
+def test_infer_tool_with_a_shipped_config(infer, setup, tmp_path, capsys):
     """The shipped VOC config (narrowed) with a converted 21-class checkpoint: the
     annotation loader of its test pipeline is skipped and the VOC palette comes from
     the checkpoint."""
@@ -199,11 +199,10 @@ def test_infer_tool_with_a_shipped_config(setup, tmp_path, capsys):
     arrays = reference_arrays('8s', num_classes=21, seed=7)
     src = tmp_path / 'fcn8s-heavy-pascal.caffemodel'
     src.write_bytes(caffemodel_bytes(arrays, '8s'))
-    convert_weights = _load_tool(osp.join(ROOT, 'tools', 'convert_weights.py'))
     ckpt = tmp_path / 'fcn8s_voc.pth'
     assert convert_weights.main([str(src), str(ckpt)]) == 0
     out_dir = tmp_path / 'out'
-    code = _load_tool().main([
+    code = infer.main([
         osp.join(ROOT, 'configs', 'fcn8s_vgg16_voc.py'), str(ckpt),
         str(setup['images'] / 'nested'), '--out-dir', str(out_dir), '--device', 'cpu',
         '--cfg-options', 'model.backbone.widths=(4,6,8,10,12)',

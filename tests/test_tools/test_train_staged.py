@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from mmseg_fcn_classic.staging import load_stage_checkpoint, stage_finished
+from mmseg_fcn_classic.engine.checkpoint import load_stage_checkpoint, stage_finished
 from tests.tiny_configs import REPO, make_tiny_data, write_tiny_config
 
 

@@ -6,9 +6,7 @@
 data_preprocessor = dict(
     type='FCNDataPreProcessor',
     weights='caffe',
-    size_divisor=1,  # pad a batch to its largest image only; batch 1 is not padded
-    pad_val=0,
-    seg_pad_val=255)
+    size_divisor=1)  # pad a batch to its largest image only; batch 1 is not padded
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
@@ -17,16 +15,10 @@ model = dict(
         # ImageNet VGG16 converted with tools/convert_weights.py (see README)
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg16_caffe.pth')),
     decode_head=dict(
-        type='ClassicFCNHead',
-        skips=('pool4', 'pool3'),
-        in_channels=(256, 512, 4096),
-        in_index=(0, 1, 2),
-        channels=4096,
+        type='ClassicFCNHead',  # FCN-8s: skips ('pool4', 'pool3') by default
         num_classes=21,
         # reference: SoftmaxWithLoss(normalize=False, ignore_label=255): summed over
         # pixels (Caffe divides by the batch size, which is 1)
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-            reduction='sum')),
+        loss_decode=dict(type='CrossEntropyLoss', reduction='sum')),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -1,6 +1,6 @@
 """VGG16 with fc6 / fc7 as convolutions: the FCN encoder of fcn.berkeleyvision.org."""
 import logging
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -10,86 +10,10 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from mmseg_fcn_classic.converters.torchvision import convert_torchvision_vgg16
-from ..optimize import GemmConv2d
-from ..utils import IDENTITY, CoordMap, compose, conv_coord_map
-
-#: Conv widths per layer, ``'M'`` a 2x2 stride-2 max-pool (timm's ``vgg.py`` cfgs).
-ARCH_SETTINGS: Dict[str, List[Union[int, str]]] = {
-    'vgg11': [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
-    'vgg13': [64, 64, 'M', 128, 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
-    'vgg16': [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M',
-              512, 512, 512, 'M'],
-    'vgg19': [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512,
-              'M', 512, 512, 512, 512, 'M'],
-}
-#: ImageNet's fully connected layers as convolutions: (name, kernel size). fc6 sees a
-#: 7x7 window of pool5, fc7 is 1x1.
-FC_SETTINGS: Tuple[Tuple[str, int], ...] = (('fc6', 7), ('fc7', 1))
-#: conv1_1's padding in the reference nets: it keeps every input size, down to 1x1,
-#: large enough for fc6's 7x7 window; the head's crops remove the margin again.
-CONV1_PADDING = 100
-#: The levels ``out_indices`` selects from: the five pools (strides 2 ... 32) and fc7
-#: (stride 32, after its ReLU and dropout).
-LEVELS = ('pool1', 'pool2', 'pool3', 'pool4', 'pool5', 'fc7')
-
-
-class LayerSpec(NamedTuple):
-    """One spatial layer of the network (ReLU / dropout are implied).
-
-    Args:
-        name (str): Reference name (``conv1_1``, ``pool1``, ``fc6``, ...).
-        kind (str): ``'conv'``, ``'pool'`` or ``'fc'``.
-        stage (int): 1-5 for the conv blocks (their pool included), 6 for fc6 / fc7.
-        out_channels (int): Output channels (pools: those of their input).
-        kernel_size (int): Kernel side.
-        stride (int): Stride.
-        padding (int): Zero padding.
-    """
-    name: str
-    kind: str
-    stage: int
-    out_channels: int
-    kernel_size: int
-    stride: int
-    padding: int
-
-
-def vgg_fc_layers(arch: str = 'vgg16',
-                  widths: Optional[Sequence[int]] = None,
-                  fc_channels: int = 4096) -> List[LayerSpec]:
-    """The layers of a VGG-FC encoder, read off :data:`ARCH_SETTINGS`.
-
-    Args:
-        arch (str): Key of :data:`ARCH_SETTINGS`. Defaults to ``'vgg16'``.
-        widths (Sequence[int], optional): One width per conv block instead of the
-            architecture's (64, 128, 256, 512, 512 for VGG16).
-        fc_channels (int): Width of fc6 and fc7. Defaults to 4096.
-
-    Returns:
-        list[LayerSpec]: conv1_1 ... pool5, fc6, fc7 in order.
-    """
-    if arch not in ARCH_SETTINGS:
-        raise ValueError(f'arch must be one of {sorted(ARCH_SETTINGS)}, got {arch!r}')
-    cfg = ARCH_SETTINGS[arch]
-    num_blocks = cfg.count('M')
-    if widths is not None and len(widths) != num_blocks:
-        raise ValueError(f'{arch} has {num_blocks} blocks, got widths={widths}')
-    layers, stage, conv, channels = [], 1, 0, None
-    for item in cfg:
-        if item == 'M':
-            layers.append(LayerSpec(f'pool{stage}', 'pool', stage, channels, 2, 2, 0))
-            stage, conv = stage + 1, 0
-            continue
-        conv += 1
-        channels = item if widths is None else widths[stage - 1]
-        padding = CONV1_PADDING if not layers else 1
-        layers.append(
-            LayerSpec(f'conv{stage}_{conv}', 'conv', stage, channels, 3, 1, padding))
-    for name, kernel_size in FC_SETTINGS:
-        layers.append(LayerSpec(name, 'fc', stage, fc_channels, kernel_size, 1, 0))
-    return layers
-
+from ...converters.torchvision import convert_torchvision_vgg16
+from ..layers import GemmConv2d
+from ..utils.fcn_spec import DEFAULT_FC_CHANNELS, LEVELS, vgg_fc_layers
+from ..utils.geometry import vgg_coord_maps
 
 @MODELS.register_module()
 class VGG16FC(BaseModule):
@@ -107,7 +31,7 @@ class VGG16FC(BaseModule):
     unused (DDP with ``find_unused_parameters=False`` works).
 
     Args:
-        arch (str): Key of :data:`ARCH_SETTINGS`. Defaults to ``'vgg16'``.
+        arch (str): Key of ``fcn_spec.ARCH_SETTINGS``. Defaults to ``'vgg16'``.
         in_channels (int): Input channels. Defaults to 3.
         widths (Sequence[int], optional): Width of each conv block, e.g.
             ``(4, 8, 8, 16, 16)`` for a narrow test model. Defaults to None (the
@@ -133,7 +57,7 @@ class VGG16FC(BaseModule):
                  arch: str = 'vgg16',
                  in_channels: int = 3,
                  widths: Optional[Sequence[int]] = None,
-                 fc_channels: int = 4096,
+                 fc_channels: int = DEFAULT_FC_CHANNELS,
                  out_indices: Sequence[int] = (2, 3, 5),
                  frozen_stages: int = -1,
                  dropout_ratio: float = 0.5,
@@ -157,7 +81,6 @@ class VGG16FC(BaseModule):
                     layer.name, nn.MaxPool2d(2, stride=2, ceil_mode=True))
                 continue
             # fc6/fc7: huge weights over tiny maps run faster as one GEMM
-            # (same parameters and outputs; see models/optimize.py)
             conv = GemmConv2d if layer.kind == 'fc' else nn.Conv2d
             self.add_module(
                 layer.name,
@@ -168,31 +91,8 @@ class VGG16FC(BaseModule):
             channels = layer.out_channels
         self._freeze_stages()
 
-    @staticmethod
-    def coord_maps(levels: Sequence[Union[int, str]] = LEVELS,
-                   arch: str = 'vgg16') -> Tuple[CoordMap, ...]:
-        """Where the pixels of each level sit in the input image.
-
-        Args:
-            levels (Sequence[int | str]): Level indices or names (see the class
-                docstring). Defaults to all.
-            arch (str): Key of :data:`ARCH_SETTINGS`. Defaults to ``'vgg16'``.
-
-        Returns:
-            tuple[CoordMap, ...]: One map per level.
-
-        Example:
-            >>> VGG16FC.coord_maps(['pool4'])
-            (CoordMap(scale=Fraction(16, 1), shift=Fraction(-183, 2)),)
-        """
-        maps, current = {}, IDENTITY
-        for layer in vgg_fc_layers(arch):
-            current = compose(
-                current,
-                conv_coord_map(layer.kernel_size, layer.stride, layer.padding))
-            maps[layer.name] = current
-        return tuple(maps[LEVELS[level] if isinstance(level, int) else level]
-                     for level in levels)
+    #: Where the pixels of each level sit in the input image (VGG16 geometry).
+    coord_maps = staticmethod(vgg_coord_maps)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Run the network up to the deepest requested level.

@@ -1,56 +1,17 @@
 """The FCN-32s / 16s / 8s decoder of fcn.berkeleyvision.org's ``voc-fcn*/net.py``."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from ..backbones.vgg16_fc import VGG16FC
-from ..utils import bilinear_upsample_weight, center_crop, crop, fcn_crop_offsets
-
-
-class Upscore(nn.ConvTranspose2d):
-    """Upsampling by ``factor``: a ``2f x 2f`` stride-``f`` transposed conv without
-    bias, initialised to the bilinear kernel on the channel diagonal (the reference
-    ``Deconvolution`` layers after ``surgery.interp``).
-
-    The weight is the reference's dense ``(C, C, 2f, 2f)`` one, so published weights
-    load 1:1. While it needs no gradient (frozen, or under ``torch.no_grad()``) and
-    its off-diagonal entries are all zero, the forward runs as a depthwise
-    (``groups=C``) transposed conv on the diagonal: the same output for 1/C of the
-    FLOPs. The check is two ``count_nonzero`` calls per forward, so it stays right
-    however the weight was changed.
-
-    Args:
-        channels (int): Input = output channels ``C``.
-        factor (int): Upsampling factor ``f``.
-        trainable (bool): Whether the weight gets gradients. Defaults to False.
-    """
-
-    def __init__(self, channels: int, factor: int, trainable: bool = False) -> None:
-        super().__init__(
-            channels, channels, 2 * factor, stride=factor, bias=False)
-        self.weight.requires_grad_(trainable)
-
-    def reset_parameters(self) -> None:
-        """Set the bilinear kernel on the diagonal."""
-        with torch.no_grad():
-            self.weight.copy_(
-                bilinear_upsample_weight(self.in_channels, self.kernel_size[0]))
-
-    def forward(self, x: Tensor) -> Tensor:
-        weight = self.weight
-        if not (weight.requires_grad and torch.is_grad_enabled()):
-            diagonal = weight.diagonal(dim1=0, dim2=1)  # (k, k, C)
-            if torch.count_nonzero(weight) == torch.count_nonzero(diagonal):
-                depthwise = diagonal.permute(2, 0, 1).unsqueeze(1).contiguous()
-                return F.conv_transpose2d(
-                    x, depthwise, stride=self.stride, groups=self.in_channels)
-        return F.conv_transpose2d(x, weight, stride=self.stride)
+from ..layers import Upscore
+from ..utils.fcn_spec import (AT_ONCE_SCALES, check_skips, head_inputs, score_name,
+                              upscore_factors, upscore_names)
+from ..utils.geometry import center_crop, crop, reference_crop_offsets
 
 
 @MODELS.register_module()
@@ -74,10 +35,10 @@ class ClassicFCNHead(BaseDecodeHead):
 
     Crops (``crop_offsets``):
 
-    * ``'vgg16_fc'`` (default): offsets derived from the geometry of
-      :class:`VGG16FC` (conv1_1 padded by 100) with
-      :func:`~mmseg_fcn_classic.models.utils.fcn_crop_offsets`: 19 (32s); 5, 27
-      (16s); 5, 9, 31 (8s), as Caffe's ``coord_map.crop`` computes them.
+    * ``'vgg16_fc'`` (default): offsets derived from the geometry of VGG16-FC
+      (conv1_1 padded by 100) by
+      :func:`~mmseg_fcn_classic.models.utils.reference_crop_offsets`: 19 (32s);
+      5, 27 (16s); 5, 9, 31 (8s), as Caffe's ``coord_map.crop`` computes them.
     * a sequence of ints: explicit offsets, one per skip (coarsest first) and one
       for the final crop, for backbones of another known geometry.
     * ``'center'``: centred crops, for backbones whose geometry is not modelled
@@ -112,6 +73,7 @@ class ClassicFCNHead(BaseDecodeHead):
 
     Example:
         >>> import torch
+        >>> from mmseg_fcn_classic.models import VGG16FC
         >>> backbone = VGG16FC(widths=(4, 8, 8, 16, 16), fc_channels=16)
         >>> head = ClassicFCNHead(in_channels=(8, 16, 16), num_classes=3)
         >>> x = torch.rand(2, 3, 97, 61)
@@ -120,21 +82,6 @@ class ClassicFCNHead(BaseDecodeHead):
         >>> head.crop_offsets
         (5, 9, 31)
     """
-
-    SKIPS = ('pool4', 'pool3')
-    #: voc-fcn8s-atonce's fixed ``Scale`` layers before the skip score layers.
-    AT_ONCE_SCALES: Dict[str, float] = {'pool4': 0.01, 'pool3': 0.0001}
-    #: Reference names of the upsampling layers per number of skips: one 2x layer
-    #: before each fuse, then the final one.
-    UPSCORE_NAMES: Dict[int, Tuple[str, ...]] = {
-        0: ('upscore', ),
-        1: ('upscore2', 'upscore16'),
-        2: ('upscore2', 'upscore_pool4', 'upscore8'),
-    }
-    #: Stride of the coarsest input; each skip halves it.
-    TOP_STRIDE = 32
-    #: VGG16FC levels the default inputs and geometry refer to.
-    VGG_LEVELS = ('pool3', 'pool4', 'fc7')
 
     def __init__(self,
                  skips: Sequence[str] = ('pool4', 'pool3'),
@@ -147,14 +94,13 @@ class ClassicFCNHead(BaseDecodeHead):
                  crop_offsets: Union[str, Sequence[int]] = 'vgg16_fc',
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
-        skips = tuple(skips)
+        skips = check_skips(skips)
         num_inputs = len(skips) + 1
-        if skips != self.SKIPS[:len(skips)]:
-            raise ValueError(f'skips must be a prefix of {self.SKIPS}, got {skips}')
+        defaults = head_inputs(skips)
         if in_channels is None:
-            in_channels = (256, 512, 4096)[-num_inputs:]
+            in_channels = defaults['in_channels']
         if in_index is None:
-            in_index = (0, 1, 2)[-num_inputs:]
+            in_index = defaults['in_index']
         in_channels = _as_tuple(in_channels)
         in_index = _as_tuple(in_index)
         if len(in_channels) != num_inputs or len(in_index) != num_inputs:
@@ -181,19 +127,14 @@ class ClassicFCNHead(BaseDecodeHead):
         classes = self.out_channels
         self.score_fr = nn.Conv2d(in_channels[-1], classes, 1)
         for k, skip in enumerate(skips):
-            self.add_module(f'score_{skip}',
+            self.add_module(score_name(skip),
                             nn.Conv2d(in_channels[-2 - k], classes, 1))
-        names = self.UPSCORE_NAMES[len(skips)]
-        self.upscore_names = names
-        for name in names[:-1]:
-            self.add_module(name, Upscore(classes, 2, learn_upsampling))
-        self.add_module(
-            names[-1],
-            Upscore(classes, self.TOP_STRIDE >> len(skips), learn_upsampling))
+        self.upscore_names = upscore_names(len(skips))
+        for name, factor in zip(self.upscore_names, upscore_factors(len(skips))):
+            self.add_module(name, Upscore(classes, factor, learn_upsampling))
 
         if crop_offsets == 'vgg16_fc':
-            levels = VGG16FC.coord_maps(self.VGG_LEVELS[-num_inputs:])
-            crop_offsets = fcn_crop_offsets(levels)
+            crop_offsets = reference_crop_offsets(skips)
         elif crop_offsets != 'center':
             crop_offsets = tuple(int(o) for o in crop_offsets)
             if len(crop_offsets) != num_inputs:
@@ -204,8 +145,8 @@ class ClassicFCNHead(BaseDecodeHead):
 
     def _reset_reference_weights(self) -> None:
         """Zero score layers (Caffe's default filler), bilinear upsampling."""
-        for skip in ('fr', ) + self.skips:
-            score = getattr(self, f'score_{skip}')
+        for level in ('fc7', ) + self.skips:
+            score = getattr(self, score_name(level))
             nn.init.zeros_(score.weight)
             nn.init.zeros_(score.bias)
         for name in self.upscore_names:
@@ -235,8 +176,8 @@ class ClassicFCNHead(BaseDecodeHead):
             upscored = getattr(self, self.upscore_names[k])(scores)
             feat = feats[-2 - k]
             if self.at_once:
-                feat = feat * self.AT_ONCE_SCALES[skip]
-            skip_scores = getattr(self, f'score_{skip}')(feat)
+                feat = feat * AT_ONCE_SCALES[skip]
+            skip_scores = getattr(self, score_name(skip))(feat)
             scores = self._fuse(upscored, skip_scores, k)
         scores = getattr(self, self.upscore_names[-1])(scores)
         return self._crop_output(scores, out_size)

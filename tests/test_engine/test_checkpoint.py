@@ -5,13 +5,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 import mmseg_fcn_classic  # noqa: F401  (registers the loader schemes)
-from mmseg_fcn_classic.compat import (TRUSTED_PREFIX, load_checkpoint_file,
-                                      syncbn_to_bn)
+from mmseg_fcn_classic.engine.checkpoint import TRUSTED_PREFIX, load_checkpoint_file
 
 MARKER_ENV = 'FCN_CLASSIC_TEST_MARKER'
 
@@ -25,9 +23,9 @@ class _Payload:
 
 def test_local_scheme_is_ours():
     loader = CheckpointLoader._get_checkpoint_loader('work_dirs/x/iter_4.pth')
-    assert loader.__module__ == 'mmseg_fcn_classic.compat'
+    assert loader.__module__ == 'mmseg_fcn_classic.engine.checkpoint'
     assert CheckpointLoader._get_checkpoint_loader(
-        TRUSTED_PREFIX + 'a.pth').__module__ == 'mmseg_fcn_classic.compat'
+        TRUSTED_PREFIX + 'a.pth').__module__ == 'mmseg_fcn_classic.engine.checkpoint'
 
 
 def test_state_dict_loads_weights_only(tmp_path, monkeypatch):
@@ -84,17 +82,6 @@ def test_code_object_refused_unless_trusted(tmp_path, monkeypatch):
 def test_missing_file_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
-
-
-def test_syncbn_to_bn_nested():
-    cfg = Config(dict(model=dict(
-        backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        heads=[dict(norm_cfg=dict(type='SyncBN')), dict(type='X')])))
-    out = syncbn_to_bn(cfg.model)
-    assert out.backbone.norm_cfg.type == 'BN'
-    assert out.backbone.norm_cfg.requires_grad is True
-    assert out.heads[0].norm_cfg.type == 'BN' and out.heads[1].type == 'X'
-    assert cfg.model.backbone.norm_cfg.type == 'SyncBN', 'input left untouched'
 
 
 def test_import_does_not_import_torchvision():

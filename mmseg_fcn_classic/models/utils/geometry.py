@@ -1,4 +1,4 @@
-"""Small pure helpers for the classic FCN: bilinear kernels, crops and crop offsets.
+"""Geometry of the classic FCN: bilinear kernels, crops and crop offsets.
 
 The crop offsets of the reference Caffe nets (19; 5, 27; 5, 9, 31) are not typed in
 anywhere: they follow from the layer geometry, the way Caffe's ``coord_map.crop``
@@ -12,6 +12,8 @@ from typing import NamedTuple, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
+
+from .fcn_spec import LEVELS, head_levels, vgg_fc_layers
 
 Size2d = Union[int, Sequence[int]]
 
@@ -229,8 +231,7 @@ def fcn_crop_offsets(level_maps: Sequence[CoordMap],
         tuple[int, ...]: One offset per skip (coarsest first), then the final one.
 
     Example:
-        >>> from mmseg_fcn_classic.models.backbones.vgg16_fc import VGG16FC
-        >>> pool3, pool4, fc7 = VGG16FC.coord_maps(('pool3', 'pool4', 'fc7'))
+        >>> pool3, pool4, fc7 = vgg_coord_maps(('pool3', 'pool4', 'fc7'))
         >>> fcn_crop_offsets([fc7]), fcn_crop_offsets([pool3, pool4, fc7])
         ((19,), (5, 9, 31))
     """
@@ -246,3 +247,39 @@ def fcn_crop_offsets(level_maps: Sequence[CoordMap],
     current = compose(current, deconv_coord_map(2 * factor, factor))
     offsets.append(crop_offset(current, IDENTITY))
     return tuple(offsets)
+
+
+def vgg_coord_maps(levels: Sequence[Union[int, str]] = LEVELS,
+                   arch: str = 'vgg16') -> Tuple[CoordMap, ...]:
+    """Where the pixels of each level of a VGG-FC encoder sit in its input.
+
+    Args:
+        levels (Sequence[int | str]): Indices into or names of
+            :data:`~.fcn_spec.LEVELS`. Defaults to all.
+        arch (str): Key of :data:`~.fcn_spec.ARCH_SETTINGS`. Defaults to
+            ``'vgg16'``.
+
+    Returns:
+        tuple[CoordMap, ...]: One map per level.
+
+    Example:
+        >>> vgg_coord_maps(['pool4'])
+        (CoordMap(scale=Fraction(16, 1), shift=Fraction(-183, 2)),)
+    """
+    maps, current = {}, IDENTITY
+    for layer in vgg_fc_layers(arch):
+        current = compose(
+            current, conv_coord_map(layer.kernel_size, layer.stride, layer.padding))
+        maps[layer.name] = current
+    return tuple(maps[LEVELS[level] if isinstance(level, int) else level]
+                 for level in levels)
+
+
+def reference_crop_offsets(skips: Sequence[str]) -> Tuple[int, ...]:
+    """Crop offsets of the reference nets (VGG16 with conv1_1 padded by 100).
+
+    Example:
+        >>> reference_crop_offsets(()), reference_crop_offsets(('pool4', 'pool3'))
+        ((19,), (5, 9, 31))
+    """
+    return fcn_crop_offsets(vgg_coord_maps(head_levels(skips)))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mmseg_fcn_classic.models.backbones.vgg16_fc import VGG16FC
-from mmseg_fcn_classic.models.utils import (IDENTITY, CoordMap, bilinear_kernel,
+from mmseg_fcn_classic.models.utils.geometry import (IDENTITY, CoordMap, bilinear_kernel,
                                             bilinear_upsample_weight, center_crop,
                                             compose, conv_coord_map, crop, crop_offset,
                                             deconv_coord_map, fcn_crop_offsets)

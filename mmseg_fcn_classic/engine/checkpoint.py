@@ -1,57 +1,42 @@
-"""The few fixes our pinned stack needs: checkpoint loading and CPU distributed runs.
+"""Checkpoint loading for every loader scheme mmengine knows, and staged training.
 
-Checkpoint loading (torch>=2.6 with mmengine 0.10.7)
-----------------------------------------------------
+Loading (torch>=2.6 with mmengine 0.10.7)
+-----------------------------------------
 torch>=2.6 defaults to ``torch.load(weights_only=True)``, and mmengine 0.10.7 does not
 pass the argument, so ``resume``, ``load_from`` and ``init_model`` fail on the
 checkpoints mmengine's own runner writes: their ``message_hub`` holds
 :class:`~mmengine.logging.HistoryBuffer` objects and numpy arrays.
 
-Instead of turning full unpickling on, this module re-registers mmengine's *local*
+Instead of turning full unpickling on, this module re-registers mmengine's local
 checkpoint loader scheme (``CheckpointLoader.register_scheme``, the extension point
 mmengine provides) with a loader that:
 
-* always unpickles with ``weights_only=True``: a plain state-dict file (converted VGG16
-  weights, released FCN weights) loads exactly as torch intends;
-* allows, on top of torch's default tensor/container types, only the handful of
-  *data* types mmengine's runner puts in its checkpoints (``HistoryBuffer``, numpy
-  arrays, dtypes and scalars), so a runner checkpoint resumes without executing any
-  code from the file;
-* refuses everything else with an error that names the file and the offending globals,
-  and says how to opt in: prefix the path with ``trusted://`` (for example
-  ``load_from='trusted://work_dirs/old.pth'`` or ``tools/train.py --resume
-  trusted://work_dirs/old.pth``) to unpickle that one file fully, as in torch<2.6.
-  Only do that for files you produced yourself: unpickling can run arbitrary code.
+* always unpickles with ``weights_only=True``: a plain state-dict file loads
+  exactly as torch intends;
+* allows, on top of torch's default types, only the data types mmengine's runner
+  puts in its checkpoints (``HistoryBuffer``, numpy arrays, dtypes and scalars);
+* refuses everything else with an error that names the file and the offending
+  globals. ``trusted://PATH`` unpickles that one file fully, as in torch<2.6; only
+  for files you produced yourself.
 
-Shipped configs
+Staged training
 ---------------
-The configs ship inside the package (``mmseg_fcn_classic/.mim/configs``). mmengine
-0.10.7 resolves ``package::path`` config bases only for packages in its own
-``MODULE2PACKAGE`` table, so :func:`register_config_package` adds this package there:
-a user's config can then say
-``_base_ = ['mmseg_fcn_classic::_base_/models/fcn8s_vgg16.py']`` (mmengine requires a
-``dir/file`` path after ``::``). :func:`config_path` gives any shipped config's path.
-
-CPU distributed training
-------------------------
-mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its DDP wrapper
-passes ``device_ids=[local_rank]``; both fail without CUDA. :func:`setup_cpu_distributed`
-initialises a gloo process group itself (mmengine then skips its own ``init_dist``),
-sets ``model_wrapper_cfg.device_ids=None`` and turns SyncBN into BN in the config.
+``load_from='stage://work_dirs/fcn32s_vgg16_voc'`` loads the *final* checkpoint of
+a previous stage's work dir: the one named in its ``last_checkpoint``, which must
+have reached that stage's ``max_iters``. A missing or unfinished stage is an error.
 """
-import copy
-import os
 import os.path as osp
 import pickle
+import re
 from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
 import torch
-import torch.distributed as torch_dist
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUSTED_PREFIX = 'trusted://'
+STAGE_PREFIX = 'stage://'
 
 
 def runner_checkpoint_globals() -> List[Any]:
@@ -164,100 +149,85 @@ def load_from_trusted(filename: str, map_location=None) -> Any:
     return load_checkpoint_file(filename, map_location, trusted=True)
 
 
+def _max_iters_from_cfg_text(text: str) -> Optional[int]:
+    """Read ``train_cfg.max_iters`` from a checkpoint's ``meta['cfg']`` text."""
+    match = re.search(r'^train_cfg\s*=\s*dict\((.*?)\)\s*$', text, re.M | re.S)
+    if match is None:
+        return None
+    found = re.search(r'max_iters\s*=\s*(\d+)', match.group(1))
+    return int(found.group(1)) if found else None
+
+
+def resolve_stage_checkpoint(work_dir: str) -> str:
+    """Return the final checkpoint of a finished training stage.
+
+    Args:
+        work_dir (str): The previous stage's work dir (optionally ``stage://``-prefixed).
+
+    Returns:
+        str: Path of the checkpoint named in ``<work_dir>/last_checkpoint``.
+
+    Raises:
+        FileNotFoundError: If the work dir or its checkpoint is missing.
+        RuntimeError: If the stage stopped before its ``max_iters``.
+    """
+    if work_dir.startswith(STAGE_PREFIX):
+        work_dir = work_dir[len(STAGE_PREFIX):]
+    hint = ('Train the previous stage first (tools/train_staged.sh runs all stages in '
+            'order), or point load_from at its work dir: '
+            '--cfg-options load_from=stage://PATH/TO/WORK_DIR')
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        raise FileNotFoundError(
+            f'previous stage has no checkpoint: {last!r} does not exist. {hint}')
+    with open(last) as f:
+        ckpt = f.read().strip()
+    if not osp.isabs(ckpt) and not osp.isfile(ckpt):
+        ckpt = osp.join(work_dir, osp.basename(ckpt))
+    if not osp.isfile(ckpt):
+        raise FileNotFoundError(
+            f'previous stage checkpoint {ckpt!r} (named in {last!r}) is missing. {hint}')
+    return ckpt
+
+
+def load_stage_checkpoint(filename: str, map_location=None) -> Any:
+    ckpt_path = resolve_stage_checkpoint(filename)
+    checkpoint = load_checkpoint_file(ckpt_path, map_location)
+    meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
+    max_iters = _max_iters_from_cfg_text(meta.get('cfg', '') or '')
+    if max_iters is not None and meta.get('iter', max_iters) < max_iters:
+        raise RuntimeError(
+            f'previous stage in {filename[len(STAGE_PREFIX):]!r} is unfinished: its '
+            f'latest checkpoint {ckpt_path!r} is at iteration {meta["iter"]} of '
+            f'{max_iters}. Finish it with tools/train.py <its config> --resume.')
+    print_log(f'{filename} -> {ckpt_path} (iteration {meta.get("iter")})',
+              logger='current')
+    return checkpoint
+
+
+def stage_finished(work_dir: str) -> bool:
+    """Whether ``work_dir`` holds a final checkpoint that reached its ``max_iters``.
+
+    Args:
+        work_dir (str): A stage's work dir.
+
+    Returns:
+        bool: True if :func:`load_stage_checkpoint` would succeed.
+    """
+    try:
+        load_stage_checkpoint(STAGE_PREFIX + work_dir, map_location='cpu')
+    except (FileNotFoundError, RuntimeError):
+        return False
+    return True
+
+
 def register_checkpoint_loaders() -> None:
-    """Register the loader schemes for safe local files and ``trusted://``."""
+    """Register the loader schemes: safe local files, ``trusted://``, ``stage://``."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
     CheckpointLoader.register_scheme(
         prefixes=TRUSTED_PREFIX, loader=load_from_trusted, force=True)
-
-
-def config_path(name: str) -> str:
-    """Absolute path of a config shipped with the package.
-
-    Args:
-        name (str): Path relative to ``configs/``, e.g. ``'fcn8s_vgg16_voc.py'``.
-
-    Returns:
-        str: The file's path (in the source tree or the installed package).
-
-    Raises:
-        FileNotFoundError: If there is no such shipped config.
-    """
-    here = osp.dirname(osp.abspath(__file__))
-    for root in (osp.join(here, '.mim', 'configs'), osp.join(here, '..', 'configs')):
-        path = osp.normpath(osp.join(root, name))
-        if osp.isfile(path):
-            return path
-    raise FileNotFoundError(f'no shipped config {name!r} in mmseg_fcn_classic')
-
-
-def register_config_package() -> None:
-    """Let mmengine resolve ``mmseg_fcn_classic::<dir>/<file>.py`` config bases."""
-    from mmengine.config import utils as config_utils
-    config_utils.MODULE2PACKAGE.setdefault('mmseg_fcn_classic', 'mmseg_fcn_classic')
-
-
-def syncbn_to_bn(cfg: Any) -> Any:
-    """Return a copy of a config (sub)tree with every ``SyncBN`` norm made ``BN``.
-
-    Args:
-        cfg: A config, dict, list or leaf value.
-
-    Returns:
-        The same structure with ``type='SyncBN'`` replaced by ``type='BN'``.
-
-    Example:
-        >>> syncbn_to_bn(dict(norm_cfg=dict(type='SyncBN', requires_grad=True)))
-        {'norm_cfg': {'type': 'BN', 'requires_grad': True}}
-    """
-    if isinstance(cfg, dict):
-        out = copy.copy(cfg)
-        for key, value in cfg.items():
-            out[key] = syncbn_to_bn(value)
-        if out.get('type') == 'SyncBN':
-            out['type'] = 'BN'
-        return out
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(syncbn_to_bn(v) for v in cfg)
-    return cfg
-
-
-def setup_cpu_distributed(cfg: Any, launcher: str) -> Any:
-    """Prepare a config and the process group for a distributed run without CUDA.
-
-    Does nothing when ``launcher`` is ``'none'`` or CUDA is available: there the
-    usual NCCL path and device ids apply.
-
-    Args:
-        cfg (mmengine.Config): The training or test config, changed in place.
-        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
-
-    Returns:
-        The config.
-    """
-    if launcher == 'none' or torch.cuda.is_available():
-        return cfg
-    if launcher != 'pytorch':
-        raise RuntimeError(
-            f'CPU-only distributed runs support the pytorch launcher (torchrun, '
-            f'tools/dist_train.sh), not {launcher!r}.')
-    if not torch_dist.is_initialized():
-        timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout')
-        kwargs = {}
-        if timeout is not None:
-            import datetime
-            kwargs['timeout'] = datetime.timedelta(seconds=timeout)
-        torch_dist.init_process_group(backend='gloo', **kwargs)
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-    wrapper = dict(cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel'))
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-    cfg.model = syncbn_to_bn(cfg.model)
-    if 'OMP_NUM_THREADS' not in os.environ:
-        local = int(os.environ.get('LOCAL_WORLD_SIZE', '1'))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
-    return cfg
+    CheckpointLoader.register_scheme(
+        prefixes=STAGE_PREFIX, loader=load_stage_checkpoint, force=True)
 
 
 register_checkpoint_loaders()
-register_config_package()

@@ -5,10 +5,7 @@ import pytest
 from mmseg.registry import DATASETS
 from PIL import Image
 
-from mmseg_fcn_classic.datasets import scan_dataset
-from mmseg_fcn_classic.datasets.checks import (Problem, format_problems,
-                                               scan_dataset_cfg,
-                                               seg_map_problems)
+from mmseg_fcn_classic.datasets.scan import scan_dataset, scan_dataset_cfg
 from tests.data_trees import make_polyps912_tree, make_voc_sbd_tree
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
@@ -97,29 +94,3 @@ def test_scan_dataset_cfg_wrappers(tmp_path):
     assert "split 'train'" in t1 and r1.ok and r1.num_samples == 2
     assert [p.kind for p in r2.problems] == ['image without mask']
     assert [p.kind for p in r3.problems] == ['cannot build dataset']
-
-
-def test_format_problems_truncates():
-    problems = [Problem('image without mask', f'id {i}', str(i))
-                for i in range(12)] + [Problem('size mismatch', 'x')]
-    text = format_problems(problems, max_listed=10)
-    assert text.startswith('12 x image without mask:')
-    assert 'id 9' in text and 'id 10' not in text
-    assert '... and 2 more (12 in total)' in text
-    assert '1 x size mismatch:' in text
-
-
-def test_seg_map_problems():
-    seg = np.zeros((4, 5), np.uint8)
-    assert seg_map_problems(seg, 'a.png', img_shape=(4, 5), num_classes=2) == []
-    seg[0, :2] = 255
-    seg[1, 0] = 3
-    kinds = [p.kind for p in seg_map_problems(seg, 'a.png', img_shape=(5, 4),
-                                              num_classes=2)]
-    assert kinds == ['size mismatch', 'invalid label values']
-    rgb = np.zeros((4, 5, 3), np.uint8)
-    assert [p.kind for p in seg_map_problems(rgb, 'a.png')] == \
-        ['mask not single-channel']
-    wide = np.full((2, 2), 300, np.int32)
-    assert 'label values 300' in seg_map_problems(wide, 'a', num_classes=2)[
-        0].message

@@ -1,0 +1,186 @@
+"""Convert a weight file of any supported format into a checkpoint for our models.
+
+Formats: ``caffe`` (``.caffemodel``), ``pytorch-fcn`` (a state dict or Trainer
+checkpoint of wkentaro/pytorch-fcn) and ``torchvision`` (a VGG16 state dict).
+:func:`detect_format` tells them apart; :func:`convert_file` converts.
+"""
+import os.path as osp
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from mmseg.utils import get_classes, get_palette
+
+from ..engine.checkpoint import load_checkpoint_file
+from ..models.data_preprocessor import PIXEL_CONVENTIONS
+from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
+from .pytorch_fcn import (convert_pytorch_fcn, convert_reference_state_dict,
+                          unwrap_state_dict)
+from .torchvision import convert_torchvision_vgg16
+
+FORMATS = ('caffe', 'pytorch-fcn', 'torchvision')
+#: Which input convention (FCNDataPreProcessor ``weights``) each format expects.
+CONVENTION_OF_FORMAT = {'caffe': 'caffe', 'pytorch-fcn': 'caffe',
+                        'torchvision': 'torchvision'}
+
+
+class ConversionError(Exception):
+    """A source file that cannot be converted; the message names the file."""
+
+
+def _is_torch_file(path: str) -> bool:
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    return head.startswith(b'PK\x03\x04') or (head[:1] == b'\x80' and
+                                              head[1:2] in b'\x02\x03\x04\x05')
+
+
+def load_torch_source(path: str) -> Any:
+    """Load a ``.pth`` with ``weights_only=True`` (numpy scalars allowed)."""
+    try:
+        return load_checkpoint_file(path, map_location='cpu')
+    except Exception as e:  # noqa: BLE001  (torch raises many kinds here)
+        raise ConversionError(f'{path}: cannot be read as a PyTorch file '
+                              f'({type(e).__name__}: {e})') from None
+
+
+def detect_format(path: str, obj: Any = None) -> str:
+    """Tell ``caffe`` / ``pytorch-fcn`` / ``torchvision`` from a file.
+
+    Args:
+        path (str): The source file.
+        obj (Any, optional): Its loaded content if already loaded (torch files).
+
+    Returns:
+        str: One of :data:`FORMATS`.
+    """
+    if obj is None:
+        if not _is_torch_file(path):
+            if is_caffemodel(path):
+                return 'caffe'
+            raise ConversionError(f'{path}: unknown format: neither a PyTorch file '
+                                  f'nor a Caffe NetParameter')
+        obj = load_torch_source(path)
+    if not isinstance(obj, dict):
+        raise ConversionError(f'{path}: unknown format: holds a '
+                              f'{type(obj).__name__}, not a state dict')
+    state_dict, _ = unwrap_state_dict(obj)
+    if 'features.0.weight' in state_dict:
+        return 'torchvision'
+    if 'conv1_1.weight' in state_dict:
+        return 'pytorch-fcn'
+    sample = ', '.join(list(state_dict)[:4]) or 'no tensors'
+    raise ConversionError(f'{path}: unknown format: expected torchvision '
+                          f"('features.0.weight') or reference ('conv1_1.weight') "
+                          f'keys, found {sample}')
+
+
+def convert_file(src: str, fmt: Optional[str] = None,
+                 variant: Optional[str] = None) -> Tuple[Dict[str, Any], dict]:
+    """Convert ``src`` into a checkpoint dict ready for :func:`torch.save`.
+
+    Args:
+        src (str): Source weights.
+        fmt (str, optional): One of :data:`FORMATS`; detected when None.
+        variant (str, optional): ``32s`` / ``16s`` / ``8s`` / ``8s-atonce`` /
+            ``vgg16``; detected when None.
+
+    Returns:
+        tuple[dict, dict]: ``{'state_dict': ..., 'meta': ...}`` holding only
+        tensors and plain Python types, and the converter's report.
+    """
+    if not osp.isfile(src):
+        raise ConversionError(f'{src}: no such file')
+    obj = None
+    if fmt is None:
+        if _is_torch_file(src):
+            obj = load_torch_source(src)
+        fmt = detect_format(src, obj)
+    elif fmt != 'caffe':
+        obj = load_torch_source(src)
+    try:
+        if fmt == 'caffe':
+            state_dict, report = convert_caffe(src, variant=variant)
+        elif fmt == 'pytorch-fcn':
+            if variant is None and 'atonce' in osp.basename(src).lower():
+                variant = '8s-atonce'
+            state_dict, report = convert_pytorch_fcn(obj, variant=variant)
+        else:
+            if variant not in (None, 'vgg16'):
+                raise ValueError(f'a torchvision VGG16 is a backbone; variant '
+                                 f'{variant!r} does not apply')
+            state_dict, tv_report = convert_torchvision_vgg16(unwrap_state_dict(obj)[0])
+            # check: every layer there, shapes chaining
+            convert_reference_state_dict(state_dict, 'vgg16')
+            report = torchvision_report(state_dict, tv_report)
+    except CaffeFormatError as e:
+        raise ConversionError(str(e)) from None
+    except (ValueError, KeyError) as e:
+        raise ConversionError(f'{src}: {e}') from None
+
+    convention = CONVENTION_OF_FORMAT[fmt]
+    pixels = PIXEL_CONVENTIONS[convention]
+    meta: Dict[str, Any] = {
+        'converted_from': osp.abspath(src),
+        'source_format': fmt,
+        'variant': report['variant'],
+        'input_convention': dict(weights=convention, mean=list(pixels['mean']),
+                                 std=list(pixels['std']),
+                                 bgr_to_rgb=bool(pixels['bgr_to_rgb'])),
+    }
+    report['input_convention'] = meta['input_convention']
+    score = state_dict.get('decode_head.score_fr.weight')
+    if score is not None:
+        meta['num_classes'] = int(score.shape[0])
+        if score.shape[0] == 21:
+            meta['dataset_meta'] = dict(classes=list(get_classes('voc')),
+                                        palette=[list(p) for p in get_palette('voc')])
+            report['notes'].append('21 classes: recorded the PASCAL VOC classes and '
+                                   'palette as dataset_meta')
+    checkpoint = {'state_dict': {k: v.contiguous() for k, v in state_dict.items()},
+                  'meta': meta}
+    return checkpoint, report
+
+
+def torchvision_report(state_dict: Dict[str, torch.Tensor], tv_report: dict) -> dict:
+    """Bring :func:`convert_torchvision_vgg16`'s report into the common layout."""
+    return {
+        'format': 'torchvision',
+        'variant': 'vgg16',
+        'mapped': [[src, dst, list(state_dict[dst].shape)]
+                   for src, dst in tv_report.get('mapped', {}).items()],
+        'reshaped': [[src, list(old), list(new)]
+                     for src, (old, new) in tv_report.get('reshaped', {}).items()],
+        'dropped': [[src, 'VGG16 ImageNet classifier (fc8)' if src.startswith(
+            'classifier.6.') else 'not part of the VGG16 backbone']
+                    for src in tv_report.get('dropped', [])],
+        'notes': [],
+    }
+
+
+def format_report(report: dict, dst: str) -> str:
+    """Render a conversion report for the terminal."""
+    what = ('VGG16 backbone' if report['variant'] == 'vgg16' else
+            f"FCN-{report['variant']}")
+    lines: List[str] = [f"converted {report.get('format')} weights ({what})"]
+    for src, dst_key, shape in report.get('mapped', []):
+        lines.append(f'  mapped   {src} -> {dst_key} {tuple(shape)}')
+    for name, before, after in report.get('reshaped', []):
+        lines.append(f'  reshaped {name}: {tuple(before)} -> {tuple(after)}')
+    for name, reason in report.get('dropped', []):
+        lines.append(f'  dropped  {name} ({reason})')
+    for note in report.get('notes', []):
+        lines.append(f'  note: {note}')
+    conv = report['input_convention']
+    lines.append(
+        f"input convention: {'RGB' if conv['bgr_to_rgb'] else 'BGR'} 0-255, "
+        f"mean {tuple(conv['mean'])}, std {tuple(conv['std'])}, "
+        f"bgr_to_rgb={conv['bgr_to_rgb']} -> "
+        f"data_preprocessor=dict(type='FCNDataPreProcessor', "
+        f"weights='{conv['weights']}')")
+    if report['variant'] == 'vgg16':
+        lines.append(f"saved {dst}: use it as model.backbone.init_cfg=dict("
+                     f"type='Pretrained', checkpoint='{dst}')")
+    else:
+        lines.append(f'saved {dst}: load it with init_model(<fcn{report["variant"]} '
+                     f'config>, {dst!r}) or tools/test.py <config> {dst}')
+    return '\n'.join(lines)

@@ -1,0 +1,66 @@
+"""Convert original FCN / VGG16 weights into checkpoints for mmseg_fcn_classic.
+
+Sources (the format is detected from the file unless --format is given):
+
+  caffe        .caffemodel: VGG_ILSVRC_16_layers (backbone), fcn32s-heavy-pascal,
+               fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal
+  pytorch-fcn  wkentaro/pytorch-fcn .pth: a bare state dict (fcn8s_from_caffe.pth)
+               or a Trainer checkpoint with 'model_state_dict'
+  torchvision  torchvision vgg16 .pth (features.*, classifier.*) -> backbone
+
+A whole FCN gives a checkpoint for `mmseg.apis.init_model(config, DST)` or
+`tools/test.py config DST` (keys backbone.* / decode_head.*); a VGG16 gives backbone
+weights for `model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST)`.
+
+Input convention of the weights (set the config's data_preprocessor to match):
+  caffe, pytorch-fcn  BGR 0-255, mean (104.00699, 116.66877, 122.67892), std 1,
+                      bgr_to_rgb=False  -> FCNDataPreProcessor(weights='caffe')
+  torchvision         RGB, mean (123.675, 116.28, 103.53), std (58.395, 57.12,
+                      57.375), bgr_to_rgb=True
+                      -> FCNDataPreProcessor(weights='torchvision')
+
+Example:
+  python tools/convert_weights.py fcn8s-heavy-pascal.caffemodel fcn8s_voc.pth
+  python tools/convert_weights.py fcn8s-atonce.pth out.pth --variant 8s-atonce
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import List, Optional
+
+import torch
+
+from ..converters.api import FORMATS, ConversionError, convert_file, format_report
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('src', help='source weights (.caffemodel or .pth)')
+    parser.add_argument('dst', help='output checkpoint (.pth)')
+    parser.add_argument('--format', choices=FORMATS, default=None,
+                        help='source format (default: detected from the file)')
+    parser.add_argument('--variant', default=None,
+                        choices=('32s', '16s', '8s', '8s-atonce', 'vgg16'),
+                        help='FCN variant (default: detected from the layer names; '
+                        'pytorch-fcn FCN8sAtOnce files need 8s-atonce unless their '
+                        "name contains 'atonce')")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        checkpoint, report = convert_file(args.src, args.format, args.variant)
+    except ConversionError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(checkpoint, args.dst)
+    print(format_report(report, args.dst))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

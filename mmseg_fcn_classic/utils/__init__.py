@@ -1,0 +1,1 @@
+"""Process-level utilities: CPU distributed set-up, runtime settings, config package."""

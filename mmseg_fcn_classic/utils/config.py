@@ -1,0 +1,33 @@
+"""The configs shipped with the package, and ``mmseg_fcn_classic::`` config bases.
+
+The configs ship inside the package (``mmseg_fcn_classic/.mim/configs``). mmengine
+0.10.7 resolves ``package::dir/file.py`` config bases only for packages in its own
+``MODULE2PACKAGE`` table, so :func:`register_config_package` adds this package there.
+"""
+import os.path as osp
+
+
+def config_path(name: str) -> str:
+    """Absolute path of a config shipped with the package.
+
+    Args:
+        name (str): Path relative to ``configs/``, e.g. ``'fcn8s_vgg16_voc.py'``.
+
+    Returns:
+        str: The file's path (in the source tree or the installed package).
+
+    Raises:
+        FileNotFoundError: If there is no such shipped config.
+    """
+    here = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    for root in (osp.join(here, '.mim', 'configs'), osp.join(here, '..', 'configs')):
+        path = osp.normpath(osp.join(root, name))
+        if osp.isfile(path):
+            return path
+    raise FileNotFoundError(f'no shipped config {name!r} in mmseg_fcn_classic')
+
+
+def register_config_package() -> None:
+    """Let mmengine resolve ``mmseg_fcn_classic::<dir>/<file>.py`` config bases."""
+    from mmengine.config import utils as config_utils
+    config_utils.MODULE2PACKAGE.setdefault('mmseg_fcn_classic', 'mmseg_fcn_classic')
