@@ -140,9 +140,15 @@ def convert_reference_state_dict(
         ValueError: Missing layers or inconsistent shapes.
 
     Example:
-        >>> sd, report = convert_reference_state_dict(fcn32s_state_dict)
-        >>> report['variant'], sd['decode_head.upscore.weight'].shape
-        ('32s', torch.Size([21, 21, 64, 64]))
+        >>> from mmseg_fcn_classic.models import VGG16FC
+        >>> sd = {k: v for k, v in VGG16FC(widths=(2, 2, 2, 2, 2),
+        ...                                 fc_channels=4).state_dict().items()}
+        >>> sd.update({'score_fr.weight': torch.zeros(3, 4, 1, 1),
+        ...            'score_fr.bias': torch.zeros(3),
+        ...            'upscore.weight': torch.zeros(3, 3, 64, 64)})
+        >>> ours, report = convert_reference_state_dict(sd)
+        >>> report['variant'], ours['decode_head.upscore.weight'].shape
+        ('32s', torch.Size([3, 3, 64, 64]))
     """
     detected = detect_variant(state_dict.keys())
     if variant is None:
