@@ -10,8 +10,7 @@ from mmseg.registry import DATASETS, MODELS
 
 import mmseg_fcn_classic  # noqa: F401
 from mmseg_fcn_classic.models.utils import fcn_spec
-from mmseg_fcn_classic.testing.synthetic import make_demo_dataset
-from tests.data_trees import make_voc_sbd_tree
+from mmseg_fcn_classic.testing.synthetic import make_demo_dataset, make_voc_sbd_tree
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '*.py')))

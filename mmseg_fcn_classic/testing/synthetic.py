@@ -1,20 +1,50 @@
-"""A small synthetic polyp dataset in the polyps912 on-disk layout, for the demo.
+"""Synthetic data in the real on-disk formats: one writer per format.
 
-Frames are colonoscopy-like: textured pinkish mucosa with darker vessels, one or two
-reddish, shaded polyps with a specular highlight, and the black border of the
-endoscope's field of view. Masks use the ``masks2`` convention of polyps912
-(0 background, 1 polyp, 2 void border). Everything follows from ``seed``.
+* :func:`write_polyps912`: the polyps912 (EndoScene "polyps_split7") layout,
+  ``{split}/images/<id>.bmp`` and ``{split}/masks<N>/<id>.tif``. Two contents use
+  it: :func:`make_demo_dataset` (colonoscopy-like frames, :func:`synth_frame`) and
+  :func:`make_polyps912_tree` (small noise frames for tests).
+* :func:`make_voc_sbd_tree`: ``VOCdevkit/VOC2012`` (jpg, palette png labels with
+  a 255 boundary band, ``ImageSets/Segmentation`` lists) next to
+  ``benchmark_RELEASE/dataset`` (jpg, SBD ``cls/*.mat`` structs, lists), through
+  :func:`write_palette_png` and :func:`write_sbd_mat`.
+
+Images are BGR ``uint8`` arrays, as mmcv reads them. Everything follows from
+``seed``.
 """
 import os
 import os.path as osp
-from typing import Dict, Tuple
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from PIL import Image
 
-#: frames per split, like polyps912's train/valid/test, only smaller
+from ..visualization.palette import voc_palette
+
+#: frames per split of the demo data, like polyps912's train/valid/test, only smaller
 DEFAULT_COUNTS: Dict[str, int] = {'train': 80, 'valid': 20, 'test': 20}
+#: Default id lists of :func:`make_voc_sbd_tree`. Like the real data, VOC train /
+#: val are disjoint and so are SBD train / val, while SBD overlaps both VOC lists.
+VOC_TRAIN = ('2007_000032', '2007_000039', '2008_000008', '2008_000015')
+VOC_VAL = ('2007_000033', '2007_000042', '2008_000009')
+SBD_TRAIN = ('2008_000008', '2008_000009', '2008_000020', '2008_000023',
+             '2008_000026')
+SBD_VAL = ('2007_000042', '2008_000015', '2008_000030', '2008_000033')
+#: JPEG quality of the written VOC / SBD images.
+JPEG_QUALITY = 90
 
+Size = Tuple[int, int]
+#: ``draw(rng, h, w) -> (BGR image, boolean object mask)`` of one VOC / SBD sample.
+ObjectFrame = Callable[[np.random.Generator, int, int], Tuple[np.ndarray, np.ndarray]]
+
+
+def _imwrite(path: str, img: np.ndarray, params: Sequence[int] = ()) -> None:
+    if not cv2.imwrite(path, img, list(params)):
+        raise OSError(f'could not write {path}')
+
+
+# --- frames -----------------------------------------------------------------------
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, scale: int) -> np.ndarray:
     small = rng.standard_normal((max(2, h // scale), max(2, w // scale))).astype(np.float32)
@@ -22,7 +52,11 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, scale: int) -> np.nd
 
 
 def synth_frame(rng: np.random.Generator, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Draw one frame and its ``masks2`` label.
+    """Draw one colonoscopy-like frame and its ``masks2`` label.
+
+    Textured pinkish mucosa with darker vessels, one or two reddish, shaded polyps
+    with a specular highlight, and the black border of the endoscope's field of
+    view. JPEG / BMP coding costs what it costs on real frames, not on noise.
 
     Args:
         rng (np.random.Generator): Source of randomness.
@@ -70,15 +104,118 @@ def synth_frame(rng: np.random.Generator, h: int, w: int) -> Tuple[np.ndarray, n
     return np.clip(img, 0, 255).astype(np.uint8), mask
 
 
+def _noise_image(rng: np.random.Generator, size: Size) -> np.ndarray:
+    h, w = size
+    base = rng.integers(40, 200, size=3)
+    noise = rng.integers(0, 40, size=(h, w, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def _erode(mask: np.ndarray) -> np.ndarray:
+    out = mask.copy()
+    out[1:] &= mask[:-1]
+    out[:-1] &= mask[1:]
+    out[:, 1:] &= mask[:, :-1]
+    out[:, :-1] &= mask[:, 1:]
+    return out
+
+
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    return out
+
+
+def polyp_mask(size: Size, num_classes: int, rng: np.random.Generator,
+               border: int = 2) -> np.ndarray:
+    """A ``masks<num_classes>`` label: background 0, a polyp (1), lumen (2) and
+    specularity (3) blobs as ``num_classes`` allows, and the void value
+    ``num_classes`` on an image border ``border`` pixels wide."""
+    h, w = size
+    seg = np.zeros((h, w), dtype=np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    cy = rng.integers(h // 3, 2 * h // 3 + 1)
+    cx = rng.integers(w // 3, 2 * w // 3 + 1)
+    seg[((yy - cy) / (h / 5))**2 + ((xx - cx) / (w / 5))**2 <= 1] = 1
+    if num_classes >= 3:
+        seg[border + 1:border + 1 + h // 6, border + 1:border + 1 + w // 6] = 2
+    if num_classes >= 4:
+        seg[h - border - 3:h - border - 1, w - border - 3:w - border - 1] = 3
+    seg[:border] = seg[-border:] = num_classes
+    seg[:, :border] = seg[:, -border:] = num_classes
+    return seg
+
+
+def box_frame(rng: np.random.Generator, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A noise image and one box-shaped object well inside it: cheap test content
+    for :func:`make_voc_sbd_tree`."""
+    img = _noise_image(rng, (h, w))
+    y0, x0 = rng.integers(2, h // 3), rng.integers(2, w // 3)
+    y1, x1 = rng.integers(2 * h // 3, h - 2), rng.integers(2 * w // 3, w - 2)
+    obj = np.zeros((h, w), dtype=bool)
+    obj[y0:y1, x0:x1] = True
+    return img, obj
+
+
+# --- polyps912 --------------------------------------------------------------------
+
+def write_polyps912(root: str, counts: Mapping[str, int],
+                    draw: Callable[[int], Tuple[np.ndarray, Dict[str, np.ndarray]]],
+                    mask_dirs: Sequence[str] = ('masks2', ),
+                    id_format: str = '{}') -> Dict[str, List[str]]:
+    """Write frames in the polyps912 layout.
+
+    ``root/{split}/images/<id>.bmp`` and ``root/{split}/<mask_dir>/<id>.tif``, the
+    splits in the order of ``counts``; ids number the frames from 1 across the
+    splits. Every folder is created, also for a split without frames.
+
+    Args:
+        root (str): Folder to write into (created).
+        counts (Mapping[str, int]): Frames per split, e.g. ``{'train': 4}``.
+        draw (Callable): Frame number (from 1) -> BGR image and
+            ``{mask_dir: uint8 mask}``.
+        mask_dirs (Sequence[str]): Mask folders. Defaults to ``('masks2',)``.
+        id_format (str): Id of a frame number. Defaults to ``'{}'`` (``1``,
+            ``2``, ...).
+
+    Returns:
+        dict[str, list[str]]: The ids of each split.
+
+    Raises:
+        OSError: If a file cannot be written.
+    """
+    ids: Dict[str, List[str]] = {}
+    frame = 0
+    for split, count in counts.items():
+        for sub in ('images', *mask_dirs):
+            os.makedirs(osp.join(root, split, sub), exist_ok=True)
+        ids[split] = []
+        for _ in range(count):
+            frame += 1
+            sample_id = id_format.format(frame)
+            img, masks = draw(frame)
+            _imwrite(osp.join(root, split, 'images', sample_id + '.bmp'), img)
+            for mask_dir in mask_dirs:
+                _imwrite(osp.join(root, split, mask_dir, sample_id + '.tif'),
+                         masks[mask_dir])
+            ids[split].append(sample_id)
+    return ids
+
+
 def make_demo_dataset(root: str,
-                      counts: Dict[str, int] = DEFAULT_COUNTS,
+                      counts: Mapping[str, int] = DEFAULT_COUNTS,
                       size_range: Tuple[int, int] = (88, 120),
                       seed: int = 0) -> str:
-    """Write ``<root>/{split}/images/*.bmp`` and ``<root>/{split}/masks2/*.tif``.
+    """Write the demo data: :func:`synth_frame` frames in the polyps912 layout.
+
+    Ids are zero-padded (``001.bmp``, ``001.tif`` in ``masks2``).
 
     Args:
         root (str): Output folder; created if missing.
-        counts (dict): Frames per split. Defaults to 80/20/20.
+        counts (Mapping[str, int]): Frames per split. Defaults to 80/20/20.
         size_range (tuple): Inclusive range of frame heights and widths, so frames
             vary in size as polyps912's do. Defaults to (88, 120).
         seed (int): Seed; the same seed writes the same files. Defaults to 0.
@@ -87,19 +224,13 @@ def make_demo_dataset(root: str,
         str: ``root``.
     """
     rng = np.random.default_rng(seed)
-    index = 1
-    for split, n in counts.items():
-        os.makedirs(osp.join(root, split, 'images'), exist_ok=True)
-        os.makedirs(osp.join(root, split, 'masks2'), exist_ok=True)
-        for _ in range(n):
-            h, w = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, 2))
-            img, mask = synth_frame(rng, h, w)
-            stem = f'{index:03d}'
-            index += 1
-            if not cv2.imwrite(osp.join(root, split, 'images', stem + '.bmp'), img):
-                raise OSError(f'could not write {stem}.bmp under {root}')
-            if not cv2.imwrite(osp.join(root, split, 'masks2', stem + '.tif'), mask):
-                raise OSError(f'could not write {stem}.tif under {root}')
+
+    def draw(_):
+        h, w = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, 2))
+        img, mask = synth_frame(rng, h, w)
+        return img, {'masks2': mask}
+
+    write_polyps912(root, counts, draw, id_format='{:03d}')
     return root
 
 
@@ -120,3 +251,168 @@ def ensure_demo_dataset(root: str, seed: int = 0) -> bool:
     with open(done, 'w') as f:
         f.write(f'seed={seed}\n')
     return True
+
+
+def make_polyps912_tree(root: str,
+                        counts: Sequence[int] = (4, 2, 2),
+                        sizes: Sequence[Size] = ((30, 40), (28, 36)),
+                        mask_dir: Union[str, Sequence[str]] = 'masks2',
+                        seed: int = 0) -> Dict[str, List[str]]:
+    """Write a small polyps912 tree of noise frames for tests.
+
+    Ids are frame numbers ``'1'``, ``'2'``... across the splits. A mask folder
+    ``masksN`` holds :func:`polyp_mask` labels: classes 0..N-1 and void = N on
+    the image border.
+
+    Args:
+        root (str): Folder to write into (created).
+        counts (Sequence[int]): Frames of train, valid, test. Defaults to
+            (4, 2, 2).
+        sizes (Sequence[tuple]): (height, width) of the frames, cycled so that
+            sizes vary. Defaults to ((30, 40), (28, 36)).
+        mask_dir (str | Sequence[str]): Mask folder(s) to write, each named
+            ``masks<N>``. Defaults to ``'masks2'``.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict[str, list[str]]: The ids of each split.
+    """
+    rng = np.random.default_rng(seed)
+    mask_dirs = [mask_dir] if isinstance(mask_dir, str) else list(mask_dir)
+
+    def draw(frame):
+        size = tuple(sizes[(frame - 1) % len(sizes)])
+        img = _noise_image(rng, size)
+        return img, {d: polyp_mask(size, int(d[len('masks'):]), rng) for d in mask_dirs}
+
+    return write_polyps912(root, dict(zip(('train', 'valid', 'test'), counts)), draw,
+                           mask_dirs)
+
+
+# --- VOC2012 + SBD ----------------------------------------------------------------
+
+def write_palette_png(path: str, seg: np.ndarray) -> None:
+    """Save class indices as a VOC palette ('P' mode) PNG."""
+    img = Image.fromarray(seg.astype(np.uint8))  # 'L'; a palette makes it 'P'
+    img.putpalette(voc_palette())
+    img.save(path)
+
+
+def write_sbd_mat(path: str, seg: np.ndarray, num_classes: int = 20) -> None:
+    """Save a label map as SBD does: struct ``GTcls`` in a compressed v5 file.
+
+    ``Segmentation`` is the ``uint8`` label map, ``Boundaries`` a
+    ``num_classes`` x 1 cell of sparse maps of each class's inner edge,
+    ``CategoriesPresent`` a column of the present class ids.
+    """
+    import scipy.io
+    import scipy.sparse
+    seg = seg.astype(np.uint8)
+    boundaries = np.empty((num_classes, 1), dtype=object)
+    for k in range(num_classes):
+        mask = seg == k + 1
+        boundaries[k, 0] = scipy.sparse.csc_matrix(mask & ~_erode(mask))
+    present = np.array([c for c in np.unique(seg) if 0 < c <= num_classes],
+                       dtype=np.uint8).reshape(-1, 1)
+    scipy.io.savemat(
+        path, {'GTcls': {'Segmentation': seg, 'Boundaries': boundaries,
+                         'CategoriesPresent': present}},
+        do_compression=True)
+
+
+def _write_list(path: str, ids: Sequence[str]) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(''.join(i + '\n' for i in ids))
+
+
+def make_voc_sbd_tree(root: str,
+                      voc_train: Sequence[str] = VOC_TRAIN,
+                      voc_val: Sequence[str] = VOC_VAL,
+                      sbd_train: Sequence[str] = SBD_TRAIN,
+                      sbd_val: Sequence[str] = SBD_VAL,
+                      sizes: Sequence[Size] = ((30, 40), (40, 30)),
+                      voc: bool = True,
+                      sbd: bool = True,
+                      voc_dir: str = 'VOCdevkit/VOC2012',
+                      sbd_dir: str = 'benchmark_RELEASE/dataset',
+                      extra_voc_images: Sequence[str] = ('2012_000003', ),
+                      draw: ObjectFrame = box_frame,
+                      seed: int = 0) -> dict:
+    """Write VOC2012 and SBD trees under ``root`` as their archives extract.
+
+    Each id gets one image (the same file content in VOC ``JPEGImages`` and SBD
+    ``img`` when both list it) and one object of a class 1..20. VOC labels are
+    palette PNGs with a 255 band around the object; SBD labels are ``GTcls``
+    ``.mat`` structs of the same object without the band, so the source of a
+    loaded label can be told by its 255 pixels. ``extra_voc_images`` are
+    detection-only JPEGs without a segmentation label, as in the real VOC.
+
+    Args:
+        root (str): Folder to write into.
+        voc_train, voc_val, sbd_train, sbd_val (Sequence[str]): Id lists.
+        sizes (Sequence[tuple]): (height, width) per id in sorted id order,
+            cycled. Defaults to ((30, 40), (40, 30)).
+        voc (bool): Write the VOC tree. Defaults to True.
+        sbd (bool): Write the SBD tree. Defaults to True.
+        voc_dir (str): Defaults to ``'VOCdevkit/VOC2012'``.
+        sbd_dir (str): Defaults to ``'benchmark_RELEASE/dataset'``.
+        extra_voc_images (Sequence[str]): Unlabelled VOC JPEGs.
+        draw (Callable): ``(rng, h, w) -> (BGR image, object mask)``. Defaults
+            to :func:`box_frame`.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict: The id lists (``voc_train``, ``voc_val``, ``sbd_train``,
+        ``sbd_val``), the expected ``trainaug`` list (sorted), ``overlap`` (ids
+        with both a VOC and an SBD label), ``classes`` (id -> object class),
+        ``sizes`` (id -> (h, w)) and the folders ``voc_root`` and ``sbd_root``.
+    """
+    rng = np.random.default_rng(seed)
+    voc_ids = list(dict.fromkeys(list(voc_train) + list(voc_val)))
+    sbd_ids = list(dict.fromkeys(list(sbd_train) + list(sbd_val)))
+    all_ids = sorted(set(voc_ids) | set(sbd_ids) | set(extra_voc_images))
+    voc_root, sbd_root = osp.join(root, voc_dir), osp.join(root, sbd_dir)
+    classes, id_sizes, images, labels = {}, {}, {}, {}
+    for n, sample_id in enumerate(all_ids):
+        id_sizes[sample_id] = tuple(sizes[n % len(sizes)])
+        classes[sample_id] = int(rng.integers(1, 21))
+        images[sample_id], obj = draw(rng, *id_sizes[sample_id])
+        labels[sample_id] = np.where(obj, classes[sample_id], 0).astype(np.uint8)
+        labels[sample_id][_dilate(obj) & ~_erode(obj)] = 255  # VOC's band
+    jpeg = (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY)
+
+    if voc:
+        for sub in ('JPEGImages', 'SegmentationClass'):
+            os.makedirs(osp.join(voc_root, sub), exist_ok=True)
+        for sample_id in list(voc_ids) + list(extra_voc_images):
+            _imwrite(osp.join(voc_root, 'JPEGImages', sample_id + '.jpg'),
+                     images[sample_id], jpeg)
+        for sample_id in voc_ids:
+            write_palette_png(
+                osp.join(voc_root, 'SegmentationClass', sample_id + '.png'),
+                labels[sample_id])
+        lists = osp.join(voc_root, 'ImageSets', 'Segmentation')
+        _write_list(osp.join(lists, 'train.txt'), voc_train)
+        _write_list(osp.join(lists, 'val.txt'), voc_val)
+        _write_list(osp.join(lists, 'trainval.txt'),
+                    sorted(set(voc_train) | set(voc_val)))
+    if sbd:
+        for sub in ('img', 'cls'):
+            os.makedirs(osp.join(sbd_root, sub), exist_ok=True)
+        for sample_id in sbd_ids:
+            _imwrite(osp.join(sbd_root, 'img', sample_id + '.jpg'),
+                     images[sample_id], jpeg)
+            seg = labels[sample_id].copy()
+            seg[seg == 255] = 0  # SBD has no boundary band
+            write_sbd_mat(osp.join(sbd_root, 'cls', sample_id + '.mat'), seg)
+        _write_list(osp.join(sbd_root, 'train.txt'), sbd_train)
+        _write_list(osp.join(sbd_root, 'val.txt'), sbd_val)
+
+    trainaug = sorted((set(voc_train) | set(sbd_train) | set(sbd_val)) -
+                      set(voc_val))
+    return dict(
+        voc_train=list(voc_train), voc_val=list(voc_val),
+        sbd_train=list(sbd_train), sbd_val=list(sbd_val), trainaug=trainaug,
+        overlap=sorted(set(voc_ids) & set(sbd_ids)), classes=classes,
+        sizes=id_sizes, voc_root=voc_root, sbd_root=sbd_root)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from mmseg_fcn_classic.datasets import (DatasetError, DatasetLayoutError,
                                         SampleError)
-from tests.data_trees import make_polyps912_tree
+from mmseg_fcn_classic.testing.synthetic import make_polyps912_tree
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),

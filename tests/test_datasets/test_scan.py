@@ -6,7 +6,7 @@ from mmseg.registry import DATASETS
 from PIL import Image
 
 from mmseg_fcn_classic.datasets.scan import scan_dataset, scan_dataset_cfg
-from tests.data_trees import make_polyps912_tree, make_voc_sbd_tree
+from mmseg_fcn_classic.testing.synthetic import make_polyps912_tree, make_voc_sbd_tree
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
             dict(type='PackSegInputs')]

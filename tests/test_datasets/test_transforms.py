@@ -8,7 +8,7 @@ from mmseg_fcn_classic.datasets import SampleError
 from mmseg_fcn_classic.datasets.transforms import (decode_label_image,
                                                    load_sbd_mat,
                                                    sbd_segmentation)
-from tests.data_trees import write_palette_png, write_sbd_mat
+from mmseg_fcn_classic.testing.synthetic import write_palette_png, write_sbd_mat
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from PIL import Image
 
 from mmseg_fcn_classic.datasets import (DatasetError, DatasetLayoutError,
                                         SampleError)
-from tests.data_trees import make_voc_sbd_tree, write_palette_png
+from mmseg_fcn_classic.testing.synthetic import make_voc_sbd_tree, write_palette_png
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -267,7 +267,7 @@ def test_invalid_values_and_size(own_tree):
 
 def test_seg11valid_list_found_in_data_root_or_falls_back(tmp_path):
     from mmseg_fcn_classic.datasets import PascalVOCSBDDataset
-    from tests.data_trees import make_voc_sbd_tree
+    from mmseg_fcn_classic.testing.synthetic import make_voc_sbd_tree
     root = str(tmp_path)
     make_voc_sbd_tree(root)
     fallback = PascalVOCSBDDataset(data_root=root, split='seg11valid',

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_fcn_classic.testing.synthetic import make_polyps912_tree, make_voc_sbd_tree
 from mmseg_fcn_classic.tools import check_dataset
-from tests.data_trees import make_polyps912_tree, make_voc_sbd_tree
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'check_dataset.py')
