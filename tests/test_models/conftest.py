@@ -1,16 +1,13 @@
 """Narrow model configs and helpers shared by the model tests."""
 import pytest
-import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
 import mmseg_fcn_classic  # noqa: F401  (registers the components)
 from mmseg_fcn_classic.models.utils import fcn_spec
 from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs
+from mmseg_fcn_classic.testing.narrow import FC_CHANNELS, WIDTHS, randomize_  # noqa: F401
 
-#: A narrow VGG16FC that keeps the real geometry: fast enough for many sizes.
-WIDTHS = (4, 8, 8, 16, 16)
-FC_CHANNELS = 16
 NUM_CLASSES = 3
 #: Variant -> head arguments (inputs: pool3, pool4, fc7 of the narrow backbone).
 VARIANTS = {
@@ -43,23 +40,6 @@ def segmentor_cfg(variant: str = '8s', backbone=None, decode_head=None, **kwargs
         train_cfg=dict(),
         test_cfg=kwargs.pop('test_cfg', dict(mode='whole')),
         **kwargs)
-
-
-def randomize_(module: torch.nn.Module, seed: int = 0, upscore: str = 'random') -> None:
-    """Fill every parameter with non-zero random values (He-scaled weights).
-
-    Args:
-        upscore (str): ``'random'``: dense random upsampling weights too;
-            ``'bilinear'``: leave them at the (diagonal) reference init.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, param in module.named_parameters():
-            if 'upscore' in name and upscore == 'bilinear':
-                continue
-            fan_in = param[0].numel() if param.dim() > 1 else 1
-            std = (2.0 / fan_in)**0.5 if param.dim() > 1 else 0.1
-            param.copy_(torch.randn(param.shape, generator=gen) * std)
 
 
 def build_model(cfg: dict):

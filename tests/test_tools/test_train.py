@@ -11,8 +11,11 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tests.tiny_configs import REPO, make_tiny_data, write_tiny_config
+from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: tests/probe_hook.py's ProbeHook in a tiny config
+PROBE = dict(custom_hooks=('ProbeHook', ), custom_imports=('tests.probe_hook', ))
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 
 
@@ -44,7 +47,7 @@ def tiny_data(tmp_path_factory):
 
 def test_train_save_then_resume_continues(tmp_path, tiny_data):
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=2,
-                            ckpt_interval=2, probe=False)
+                            ckpt_interval=2)
     work = str(tmp_path / 'work')
     _run([sys.executable, TRAIN, cfg, '--work-dir', work], cwd=tmp_path)
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
@@ -76,7 +79,7 @@ def test_train_save_then_resume_continues(tmp_path, tiny_data):
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path, tiny_data):
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=1,
-                            ckpt_interval=1, probe=False)
+                            ckpt_interval=1)
     work = str(tmp_path / 'work')
     log = _run([sys.executable, TRAIN, cfg, '--work-dir', work, '--resume',
                 '--keep-freed-memory'], cwd=tmp_path)
@@ -121,7 +124,7 @@ def test_exact_resume_matches_uninterrupted(tmp_path, tiny_data):
         optimizer=dict(type='SGD', lr=0.01, momentum=0.99, weight_decay=5e-4),
         paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0)))
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=6,
-                            ckpt_interval=3, probe=False)
+                            ckpt_interval=3)
 
     straight = _runner(cfg, str(tmp_path / 'straight'), **opt)
     straight.train()
@@ -151,7 +154,7 @@ def test_exact_resume_matches_uninterrupted(tmp_path, tiny_data):
 def test_dist_train_two_cpu_processes(tmp_path, tiny_data):
     """tools/dist_train.sh CONFIG 2 on CPU: gloo, DDP with device_ids=None."""
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=3,
-                            ckpt_interval=3)
+                            ckpt_interval=3, **PROBE)
     work = str(tmp_path / 'work')
     log = _run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), cfg, '2',
                 '--work-dir', work], cwd=tmp_path, PYTHON=sys.executable,

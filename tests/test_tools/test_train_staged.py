@@ -8,7 +8,11 @@ import pytest
 import torch
 
 from mmseg_fcn_classic.engine.checkpoint import load_stage_checkpoint, stage_finished
-from tests.tiny_configs import REPO, make_tiny_data, write_tiny_config
+from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: tests/probe_hook.py's ProbeHook in a tiny config
+PROBE = dict(custom_hooks=('ProbeHook', ), custom_imports=('tests.probe_hook', ))
 
 
 def _stage_configs(tmp_path, data):
@@ -16,7 +20,8 @@ def _stage_configs(tmp_path, data):
     paths = []
     for skips, name in names.items():
         paths.append(write_tiny_config(str(tmp_path / f'{name}.py'), data,
-                                       max_iters=2, ckpt_interval=2, skips=skips))
+                                       max_iters=2, ckpt_interval=2, skips=skips,
+                                       **PROBE))
     return paths
 
 
