@@ -1,45 +1,20 @@
-"""The benchmark compares like with like, and its optimisations are exact.
-
-* ``GemmConv2d`` gives the outputs and gradients of the plain convolutions.
-* ``freeze_for_inference`` gives the eager outputs, and falls back to the eager
-  backbone whenever the frozen graph would not.
-* ``PlainFCN8s``, the baseline of ``tools/benchmark.py``, computes the same function
-  as our registry-built FCN-8s once its weights are converted.
-"""
+"""``GemmConv2d`` gives the outputs and gradients of the plain convolutions, also as
+the fc6 / fc7 of a registry-built FCN."""
 import copy
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
 import torch.nn as nn
 
-from mmseg_fcn_classic.apis.deploy import FrozenBackbone, freeze_for_inference
 from mmseg_fcn_classic.models.layers import GemmConv2d
+from mmseg_fcn_classic.testing.narrow import build_shipped, randomize_
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-WIDTHS = (4, 8, 8, 16, 16)
-FC = 16
 TOL = 1e-4
-
-
-@pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        'fcn_benchmark', osp.join(REPO, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Equal within TOL relative to the magnitude (absolute below 1)."""
     return (a - b).abs().max().item() <= TOL * max(1.0, b.abs().max().item())
-
-
-def _tiny_fcn(bench, variant='8s'):
-    model, _ = bench.build_ours(variant, WIDTHS, FC)
-    return bench.reinit_convs(model, seed=1)
 
 
 def _logits(model, x):
@@ -98,8 +73,9 @@ def _with_plain_fc(model):
 
 
 @pytest.mark.parametrize('variant', ['32s', '8s'])
-def test_gemm_fc_layers_match_plain_convolutions(bench, variant):
-    model = _tiny_fcn(bench, variant)
+def test_gemm_fc_layers_match_plain_convolutions(variant):
+    model = build_shipped(f'fcn{variant}_vgg16_voc.py')
+    randomize_(model, seed=1, upscore='bilinear')
     assert type(model.backbone.fc6) is GemmConv2d
     assert type(model.backbone.fc7) is GemmConv2d
     plain = _with_plain_fc(model)
@@ -118,52 +94,3 @@ def test_gemm_fc_layers_match_plain_convolutions(bench, variant):
 
     for a, b in zip(grads(model, out), grads(plain, ref)):
         assert _close(a, b)
-
-
-def test_freeze_for_inference_matches_eager_and_falls_back(bench):
-    model = _tiny_fcn(bench).eval()
-    x = torch.randn(1, 3, 45, 61) * 50
-    with torch.no_grad():
-        ref = _logits(model, x)
-        other = torch.randn(1, 3, 40, 52) * 50
-        ref_other = _logits(model, other)
-        freeze_for_inference(model, x.shape)
-        backbone = model.backbone
-        assert isinstance(backbone, FrozenBackbone)
-        assert backbone.uses_frozen(x)
-        assert _close(_logits(model, x), ref)
-        # another shape: eager, still right
-        assert not backbone.uses_frozen(other)
-        assert _close(_logits(model, other), ref_other)
-    # training mode / autograd: eager
-    assert not backbone.uses_frozen(x)
-    model.train()
-    with torch.no_grad():
-        assert not backbone.uses_frozen(x)
-    model.eval()
-    # changed weights: the frozen copy is stale, so eager again
-    with torch.no_grad():
-        backbone.eager.conv1_1.weight.mul_(2)
-        assert not backbone.uses_frozen(x)
-        assert not _close(_logits(model, x), ref)
-
-
-def test_plain_baseline_computes_our_fcn8s(bench):
-    """Same weights, same logits: the baseline is the same network as ours."""
-    from mmseg_fcn_classic.converters.pytorch_fcn import convert_pytorch_fcn
-    torch.manual_seed(0)
-    plain = bench.reinit_convs(bench.PlainFCN8s(21, WIDTHS, FC), seed=2).eval()
-    ours = _tiny_fcn(bench).eval()
-    state_dict, report = convert_pytorch_fcn(plain.state_dict())
-    assert report['variant'] == '8s'
-    missing, unexpected = ours.load_state_dict(state_dict, strict=False)
-    assert not unexpected and not [k for k in missing
-                                   if not k.startswith('data_preprocessor')]
-    for size in ((45, 61), (32, 32)):
-        x = torch.randn(1, 3, *size) * 50
-        with torch.no_grad():
-            ref = plain(x)
-            out = _logits(ours, x)
-        assert out.shape == ref.shape == (1, 21, *size)
-        assert ref.abs().max() > 1
-        assert _close(out, ref)

@@ -1,0 +1,337 @@
+"""From figures to verdicts and pages: ratios, targets, findings, tables, Markdown.
+
+The prose of the Markdown page ("How to read this") is ``benchmarks/notes.md``.
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .cases import peak_dtype
+
+#: Targets of the project for the CPU fp32 run (``docs/benchmarks.md``).
+TARGETS = dict(inference_peak_fraction=0.85, train_time_ratio=0.85,
+               train_memory_ratio=1.0)
+NOTES = osp.join(osp.dirname(osp.abspath(__file__)), 'notes.md')
+
+
+def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
+                                                                  List[dict]]:
+    """Ratios of each of our models to the baseline (same mode), and the targets.
+
+    Adds ``peak_fraction_best`` / ``peak_fraction_median`` to each phase of
+    ``models`` (in place).
+
+    Returns:
+        tuple[list[dict], list[dict]]: ratios, target verdicts.
+    """
+    ratios, targets = [], []
+    baselines = {(m['spec']['mode'], bool(m['spec'].get('tune_malloc'))): m
+                 for m in models if m['spec']['kind'] == 'baseline'}
+    for m in models:
+        mode = m['spec']['mode']
+        peak = peaks.get(peak_dtype(mode))
+        for phase in ('inference', 'training'):
+            if phase in m and peak:
+                m[phase]['peak_fraction_best'] = (
+                    m[phase]['gflops_per_s_best'] / peak['best_gflops'])
+                m[phase]['peak_fraction_median'] = (
+                    m[phase]['gflops_per_s_median'] / peak['best_gflops'])
+        if m['spec']['kind'] == 'baseline':
+            continue
+        # against the plain baseline (a default process) and, for a +malloc row,
+        # also against the baseline under the same allocator setting
+        tuned = bool(m['spec'].get('tune_malloc'))
+        bases = [baselines.get((mode, False))]
+        if tuned:
+            bases.append(baselines.get((mode, True)))
+        target_case = (m['spec'].get('variant') == '8s' and mode == 'fp32'
+                       and m['spec']['device'] == 'cpu')  # CPU fp32 targets
+        if target_case and 'inference' in m and peak:
+            value = m['inference']['peak_fraction_best']
+            targets.append(dict(
+                model=m['name'], baseline='-', target='inference >= 85% of fp32 '
+                'GEMM peak (best-of times, own FLOP count)', value=value,
+                threshold=TARGETS['inference_peak_fraction'],
+                met=value >= TARGETS['inference_peak_fraction']))
+        for base in bases:
+            if base is None:
+                continue
+            row = dict(name=m['name'], baseline=base['name'], mode=mode)
+            for phase in ('inference', 'training'):
+                if phase in m and phase in base:
+                    a, b = m[phase], base[phase]
+                    row[f'{phase}_time_ratio_median'] = a['median_s'] / b['median_s']
+                    row[f'{phase}_time_ratio_best'] = a['best_s'] / b['best_s']
+                    row[f'{phase}_memory_ratio'] = (
+                        a['peak_memory_mib'] / b['peak_memory_mib']
+                        if b['peak_memory_mib'] else None)
+                    row[f'{phase}_flop_ratio'] = a['flops'] / b['flops']
+            ratios.append(row)
+            if not target_case:
+                continue
+            if 'training_time_ratio_median' in row:
+                value = row['training_time_ratio_median']
+                targets.append(dict(
+                    model=m['name'], baseline=base['name'],
+                    target='training step <= 0.85x baseline (median times)',
+                    value=value, threshold=TARGETS['train_time_ratio'],
+                    met=value <= TARGETS['train_time_ratio']))
+            if row.get('training_memory_ratio') is not None:
+                value = row['training_memory_ratio']
+                targets.append(dict(
+                    model=m['name'], baseline=base['name'],
+                    target='peak training memory <= baseline', value=value,
+                    threshold=TARGETS['train_memory_ratio'],
+                    met=value <= TARGETS['train_memory_ratio']))
+    return ratios, targets
+
+
+def starvation(data: List[dict], models: List[dict]) -> None:
+    """Add to each data entry the model's training rate and the headroom."""
+    train = [m for m in models if m['spec']['kind'] == 'ours'
+             and m['spec'].get('variant') == '8s' and 'training' in m
+             and not m['spec'].get('freeze')]
+    if not train:
+        return
+    fastest = max(train, key=lambda m: m['training']['images_per_s'])
+    rate = fastest['training']['images_per_s']
+    for entry in data:
+        entry['model'] = fastest['name']
+        entry['model_train_samples_per_s'] = rate
+        entry['headroom_one_worker'] = entry['samples_per_s'] / rate
+        entry['workers_needed'] = int(np.ceil(rate / entry['samples_per_s']))
+        entry['starves_model'] = entry['workers_needed'] > entry['num_workers']
+
+
+def findings(results: dict) -> List[str]:
+    """Plain statements derived from the figures (targets, starvation)."""
+    out = []
+    by_model: Dict[str, List[dict]] = {}
+    for t in results['targets']:
+        by_model.setdefault(t['model'], []).append(t)
+    for model, targets in by_model.items():
+        missed = [t for t in targets if not t['met']]
+        if not missed:
+            out.append(f'{model} meets all {len(targets)} targets.')
+        else:
+            out.append(f'{model} misses {len(missed)} of {len(targets)} targets: ' +
+                       '; '.join(f"{t['target']} ({t['value']:.3f} vs "
+                                 f"{t['threshold']}"
+                                 + (f", against {t['baseline']}"
+                                    if t.get('baseline', '-') != '-' else '')
+                                 + ')' for t in missed) + '.')
+    base = next((m for m in results['models']
+                 if m['spec']['kind'] == 'baseline' and 'training' in m), None)
+    if base is not None and base['training'].get('minor_faults_median'):
+        t = base['training']
+        out.append(
+            f"Page faults: one training step of {base['name']} takes "
+            f"{t['minor_faults_median']:,.0f} minor page faults and "
+            f"{t['system_cpu_s_median']:.2f} s of system CPU time (its wall time is "
+            f"{t['median_s']:.2f} s on {results['settings']['threads']} threads): "
+            "glibc maps every large tensor afresh and the kernel zeroes the pages. "
+            'That is a property of the process, not of the model; the +malloc rows '
+            'show what keeping freed memory costs in resident memory and saves in '
+            'time.')
+    for d in results.get('data', []):
+        if 'starves_model' not in d:
+            continue
+        verdict = ('starves the model' if d['starves_model'] else
+                   'keeps up with the model')
+        out.append(f"{d['name']}: {d['samples_per_s']:.1f} samples/s per process "
+                   f"vs {d['model_train_samples_per_s']:.3f} consumed by "
+                   f"{d['model']}: {verdict} with the config's "
+                   f"{d['num_workers']} workers ({d['workers_needed']} needed).")
+    return out
+
+
+# --------------------------------------------------------------------------------
+# Tables and pages
+# --------------------------------------------------------------------------------
+def case_line(res: dict) -> str:
+    """One line of a case's figures, printed while a run goes on."""
+    parts = [f'{res["name"]:<36}']
+    for phase in ('inference', 'training'):
+        if phase in res:
+            p = res[phase]
+            parts.append(f'{phase} median {p["median_s"]:.3f}s best '
+                         f'{p["best_s"]:.3f}s {p["gflop"]:.1f} GFLOP '
+                         f'peak +{p["peak_memory_mib"]:.0f} MiB')
+    return ' | '.join(parts)
+
+
+def _fmt(value: Optional[float], spec: str = '.2f') -> str:
+    return '–' if value is None else format(value, spec)
+
+
+def tables(results: dict) -> List[Tuple[str, List[str], List[List[str]]]]:
+    """The report's tables: (title, header, rows)."""
+    out = []
+    peaks = results['gemm_peak']
+    out.append(('GEMM peak (square matrix products sampled between the model '
+                'steps)',
+                ['dtype', 'size', 'products', 'best GFLOP/s', 'median GFLOP/s'],
+                [[k, str(v['size']), str(v['samples']),
+                  _fmt(v['best_gflops'], '.1f'), _fmt(v['median_gflops'], '.1f')]
+                 for k, v in peaks.items()]))
+    for phase in ('inference', 'training'):
+        rows = []
+        for m in results['models']:
+            if phase not in m:
+                continue
+            p = m[phase]
+            rows.append([
+                m['name'], _fmt(p['median_s'], '.3f'), _fmt(p['best_s'], '.3f'),
+                _fmt(p['images_per_s'], '.3f'), _fmt(p['gflop'], '.1f'),
+                _fmt(p['gflops_per_s_best'], '.1f'),
+                _fmt(100 * p['peak_fraction_best'], '.0f') + '%'
+                if 'peak_fraction_best' in p else '–',
+                _fmt(p['peak_memory_mib'], '.0f'),
+                f"{p['minor_faults_median']:.0f} / "
+                f"{_fmt(p['system_cpu_s_median'], '.2f')}"])
+        if rows:
+            out.append((f'{phase.capitalize()} (batch '
+                        f'{results["settings"]["batch"]}, '
+                        f'{results["settings"]["size_hw"][1]}x'
+                        f'{results["settings"]["size_hw"][0]})',
+                        ['model [mode]', 'median s', 'best s', 'images/s',
+                         'GFLOP (own count)', 'GFLOP/s (best)',
+                         '% of GEMM peak', 'peak memory MiB',
+                         'page faults / system CPU s per step'], rows))
+    if results['ratios']:
+        out.append(('Ours / baseline (same mode; < 1 is better for time and memory)',
+                    ['model', 'baseline', 'inference time (median / best)',
+                     'training time (median / best)', 'inference memory',
+                     'training memory', 'FLOPs inference / training'],
+                    [[r['name'], r.get('baseline', '–'),
+                      f"{_fmt(r.get('inference_time_ratio_median'))} / "
+                      f"{_fmt(r.get('inference_time_ratio_best'))}",
+                      f"{_fmt(r.get('training_time_ratio_median'))} / "
+                      f"{_fmt(r.get('training_time_ratio_best'))}",
+                      _fmt(r.get('inference_memory_ratio')),
+                      _fmt(r.get('training_memory_ratio')),
+                      f"{_fmt(r.get('inference_flop_ratio'), '.3f')} / "
+                      f"{_fmt(r.get('training_flop_ratio'), '.3f')}"]
+                     for r in results['ratios']]))
+    if results['targets']:
+        out.append(('Targets (CPU, fp32, FCN-8s)', ['model', 'baseline', 'target',
+                                                    'value', 'met'],
+                    [[t['model'], t.get('baseline', '–'), t['target'],
+                      _fmt(t['value'], '.3f'),
+                      'yes' if t['met'] else 'NO'] for t in results['targets']]))
+    if results.get('data'):
+        out.append(('Data pipelines (one process, per sample: load, decode, '
+                    'label checks, transforms, pack)',
+                    ['pipeline', 'samples/s', 'ms/sample', 'config batch x workers',
+                     'model trains samples/s', 'workers needed', 'starves?'],
+                    [[d['name'], _fmt(d['samples_per_s'], '.1f'),
+                      _fmt(d['ms_per_sample'], '.1f'),
+                      f"{d['batch_size']} x {d['num_workers']}",
+                      _fmt(d.get('model_train_samples_per_s'), '.3f'),
+                      str(d.get('workers_needed', '–')),
+                      ('YES' if d['starves_model'] else 'no')
+                      if 'starves_model' in d else '–']
+                     for d in results['data']]))
+    return out
+
+
+def format_table(header: List[str], rows: List[List[str]], markdown: bool) -> str:
+    """A Markdown table, or plain text in aligned columns."""
+    if markdown:
+        lines = ['| ' + ' | '.join(header) + ' |',
+                 '|' + '|'.join('---' for _ in header) + '|']
+        lines += ['| ' + ' | '.join(r) + ' |' for r in rows]
+        return '\n'.join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = '  '.join(f'{{:<{w}}}' for w in widths)
+    return '\n'.join([fmt.format(*header), fmt.format(*('-' * w for w in widths))] +
+                     [fmt.format(*r) for r in rows])
+
+
+def print_report(results: dict) -> None:
+    """The tables as plain text, and the equivalence of the frozen model."""
+    for title, header, rows in tables(results):
+        print(f'\n{title}\n' + format_table(header, rows, markdown=False))
+    for m in results['models']:
+        if 'equivalence' in m:
+            e = m['equivalence']
+            print(f"\n{m['name']}: max |logits - unoptimised| = "
+                  f"{e['max_abs_diff']:.3g} (max |logit| {e['max_abs_logit']:.3g})")
+
+
+def notes() -> str:
+    """The page's "How to read this" section (``benchmarks/notes.md``)."""
+    with open(NOTES, encoding='utf-8') as f:
+        return f.read()
+
+
+def to_markdown(results: dict) -> str:
+    """The whole ``docs/benchmarks.md`` page for ``results``."""
+    m = results['machine']
+    s = results['settings']
+    lines = [
+        '# Benchmarks',
+        '',
+        'Generated by `tools/benchmark.py`; regenerate with the command below '
+        '(the JSON goes to `--out`; `--render <json> --markdown <md>` rewrites this '
+        'page from a JSON without measuring).',
+        '',
+        '```bash',
+        results['command'],
+        '```',
+        '',
+        f"* **Date:** {results['date']} (run took "
+        f"{results.get('duration_s', 0) / 60:.1f} min)",
+        f"* **Machine:** {m['cpu_model']}, {m['logical_cpus']} logical CPUs "
+        f"({m['usable_cpus']} usable), {m['platform']}"
+        + (f", GPU {m['gpu']} (CUDA {m['cuda']})" if 'gpu' in m else ''),
+        f"* **Software:** Python {m['python']}, torch {m['torch']}, mmseg "
+        f"{m['mmseg']}, mmengine {m['mmengine']}, mmcv {m['mmcv']}",
+        f"* **Settings:** device `{s['device']}`, {s['size_hw'][1]}x"
+        f"{s['size_hw'][0]} (WxH), batch {s['batch']}, torch threads "
+        f"{s['threads']}, warm-up {s['warmup']}, timed steps {s['reps']} "
+        f"(inference) / {s['train_reps']} (training), modes {', '.join(s['modes'])}"
+        + (f", widths {s['widths']}, fc {s['fc_channels']}" if s['widths'] else '')
+        + (', one worker process per model' if s['isolated'] else ''),
+        f"* **Load average** (1/5/15 min) at start {results['load_average_start']}, "
+        f"at end {results.get('load_average_end')}. Other processes running at "
+        'the same time slow every figure down; the ratios, measured in the same '
+        'run, suffer less.',
+    ]
+    if results.get('note'):
+        lines.append(f"* **Conditions:** {results['note']}")
+    lines.append('')
+    for title, header, rows in tables(results):
+        lines += [f'## {title}', '', format_table(header, rows, markdown=True), '']
+    equiv = [x for x in results['models'] if 'equivalence' in x]
+    if equiv:
+        lines += ['## Equivalence of the optimised model', '']
+        for x in equiv:
+            e = x['equivalence']
+            lines.append(f"* {x['name']}: max |logits - unoptimised logits| = "
+                         f"{e['max_abs_diff']:.3g} with max |logit| "
+                         f"{e['max_abs_logit']:.3g} (within 1e-4 relative: "
+                         f"{'yes' if e['equal_within_1e-4'] else 'NO'})")
+        lines.append('')
+    if results.get('findings'):
+        lines += ['## Findings', ''] + [f'* {f}' for f in results['findings']] + ['']
+    lines.append(notes())
+    return '\n'.join(lines)
+
+
+def write(results: dict, out: Optional[str] = None,
+          markdown: Optional[str] = None) -> None:
+    """Write ``results`` as JSON to ``out`` and as a page to ``markdown``."""
+    if out:
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        with open(out, 'w') as f:
+            json.dump(results, f, indent=1)
+        print(f'\nwrote {out}')
+    if markdown:
+        os.makedirs(osp.dirname(osp.abspath(markdown)), exist_ok=True)
+        with open(markdown, 'w') as f:
+            f.write(to_markdown(results))
+        print(f'wrote {markdown}')

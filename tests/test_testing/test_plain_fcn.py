@@ -1,0 +1,44 @@
+"""``PlainFCN8s``, the benchmark's baseline, computes the same function as our
+registry-built FCN-8s once its weights are converted."""
+import torch
+
+from mmseg_fcn_classic.converters.pytorch_fcn import convert_pytorch_fcn
+from mmseg_fcn_classic.testing.narrow import FC_CHANNELS, WIDTHS, build_shipped, randomize_
+from mmseg_fcn_classic.testing.plain_fcn import PlainFCN8s
+
+TOL = 1e-4
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal within TOL relative to the magnitude (absolute below 1)."""
+    return (a - b).abs().max().item() <= TOL * max(1.0, b.abs().max().item())
+
+
+def _logits(model, x):
+    metas = [dict(img_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]),
+                  pad_shape=tuple(x.shape[-2:]))] * x.shape[0]
+    return model.encode_decode(x, metas)
+
+
+def test_plain_baseline_computes_our_fcn8s():
+    """Same weights, same logits: the baseline is the same network as ours."""
+    torch.manual_seed(0)
+    plain = PlainFCN8s(21, WIDTHS, FC_CHANNELS)
+    randomize_(plain, seed=2, upscore='bilinear')
+    plain.eval()
+    ours = build_shipped('fcn8s_vgg16_voc.py')
+    randomize_(ours, seed=1, upscore='bilinear')
+    ours.eval()
+    state_dict, report = convert_pytorch_fcn(plain.state_dict())
+    assert report['variant'] == '8s'
+    missing, unexpected = ours.load_state_dict(state_dict, strict=False)
+    assert not unexpected and not [k for k in missing
+                                   if not k.startswith('data_preprocessor')]
+    for size in ((45, 61), (32, 32)):
+        x = torch.randn(1, 3, *size) * 50
+        with torch.no_grad():
+            ref = plain(x)
+            out = _logits(ours, x)
+        assert out.shape == ref.shape == (1, 21, *size)
+        assert ref.abs().max() > 1
+        assert _close(out, ref)
