@@ -146,14 +146,12 @@ def test_config_runs_in_runner(path, trees, tmp_path):
     root = _data_root(osp.basename(path), trees)
     cfg.merge_from_dict(narrow_options(cfg, root, str(tmp_path / 'work')))
     if 'mmseg-aug' in path:  # mmseg's 512 crops and pads would dwarf the fixtures
-        crop = next(t for t in cfg.train_dataloader.dataset.datasets[0].pipeline
-                    if t['type'] == 'RandomCrop')
-        crop['crop_size'] = (64, 64)
         for sub in cfg.train_dataloader.dataset.datasets:
             for t in sub.pipeline:
-                if t['type'] in ('RandomCrop', 'Pad'):
-                    t.update(crop_size=(64, 64)) if t['type'] == 'RandomCrop' \
-                        else t.update(size=(64, 64))
+                if t['type'] == 'RandomCrop':
+                    t['crop_size'] = (64, 64)
+                elif t['type'] == 'Pad':
+                    t['size'] = (64, 64)
     runner = Runner.from_cfg(cfg)
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'CheckpointHook', 'LoggerHook', 'SegVisualizationHook',
