@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 from mmengine.registry import Registry
+from mmengine.registry import root as mmengine_root
 from mmseg import registry as mmseg_registry
 
 from mmseg_fcn_classic import registry
@@ -55,10 +56,19 @@ def _python(code: str, *args: str, cwd=None) -> str:
 
 def test_children_carry_their_parents_locations():
     for name in registry.__all__:
-        child, parent = getattr(registry, name), getattr(mmseg_registry, name)
+        child = getattr(registry, name)
+        parent = getattr(mmseg_registry if hasattr(mmseg_registry, name)
+                         else mmengine_root, name)
         assert isinstance(child, Registry) and child.parent is parent
         assert set(parent._locations) <= set(child._locations), name
         assert 'mmseg_fcn_classic' in child._locations
+
+
+def test_every_registry_has_a_child_in_our_scope():
+    for module in (mmengine_root, mmseg_registry):
+        for name, reg in vars(module).items():
+            if isinstance(reg, Registry) and name.isupper():
+                assert reg.root._search_child('mmseg_fcn_classic') is not None, name
 
 
 def test_every_mmseg_module_resolves_in_our_scope(tmp_path):
