@@ -109,7 +109,8 @@ if __name__ == '__main__':
         packages=find_packages(exclude=('tests*', 'benchmarks*', 'configs', 'tools')),
         py_modules=[SCOPE_MODULE],
         include_package_data=True,
-        package_data={'mmseg_fcn_classic': ['.mim/configs/**/*.py', '.mim/model-index.yml']},
+        package_data={'mmseg_fcn_classic': [
+            '.mim/configs/**/*.py', '.mim/configs/**/*.yaml', '.mim/model-index.yml']},
         # mmcv==2.1.0 *with ops* is deliberately not listed: pip would build it in an
         # isolated environment, which silently yields mmcv without its compiled ops.
         # tools/setup_env.sh builds it correctly (see README).

@@ -211,6 +211,37 @@ def test_polyps_config_follows_tutorial():
     assert cfg.model.decode_head.num_classes == 2
 
 
+def test_metafile_lists_every_config():
+    """model-index.yml -> configs/metafile.yaml names every shipped config once, in
+    the form mmengine and MMSegInferencer read; VOC nets list their released weights."""
+    import re
+
+    from mmengine.fileio import load
+    index = load(osp.join(REPO, 'model-index.yml'))
+    assert index['Import'] == ['configs/metafile.yaml']
+    models = load(osp.join(REPO, index['Import'][0]))['Models']
+    listed = [m['Config'] for m in models]
+    assert sorted(listed) == sorted(osp.relpath(c, REPO) for c in CONFIGS)
+    for model in models:
+        assert osp.isfile(osp.join(REPO, model['Config']))
+        assert model['Name'] == osp.basename(model['Config'])[:-3]
+        assert 'Weights' in model  # BaseInferencer reads it; nothing is hosted
+        sources = model.get('Released Weights', [])
+        for source in sources:
+            assert re.fullmatch(r'https?://\S+', source['URL'])
+            assert source['md5'] is None or re.fullmatch(r'[0-9a-f]{32}', source['md5'])
+        if model['Name'] in ('fcn32s_vgg16_voc', 'fcn16s_vgg16_voc', 'fcn8s_vgg16_voc',
+                             'fcn8s_atonce_vgg16_voc'):
+            assert {s['Format'] for s in sources} == {'caffe', 'pytorch-fcn'}
+            assert model['Converted From']['Weights'].endswith('.caffemodel')
+            results = model['Results']
+            results = results[0] if isinstance(results, list) else results
+            text = open(osp.join(REPO, model['Config'])).read()
+            reference = re.search(r'Reference result \(mean IU, seg11valid\): ([\d.]+)',
+                                  text)
+            assert results['Metrics']['mIoU'] == float(reference.group(1))
+
+
 def test_configs_ship_with_package(tmp_path):
     """A user's config elsewhere inherits ours through the installed package."""
     from mmseg_fcn_classic.utils.config import config_path
