@@ -72,8 +72,10 @@ def user_configs(polyps: str, voc: str) -> dict:
     ]
     custom_imports = dict(imports=['mmseg_fcn_classic'], allow_failed_imports=False)
     model = dict(
-        pretrained=None,  # mmseg's ResNet-50 weights, not VGG16's
-        data_preprocessor=dict(size=(48, 48)),  # pad training batches to the crop
+        pretrained=None,  # mmseg's base names ResNet-50 weights
+        # Caffe VGG16 input convention; training batches padded to the crop
+        data_preprocessor=dict(_delete_=True, type='FCNDataPreProcessor',
+                               weights='caffe', size=(48, 48)),
         backbone=dict(_delete_=True, type='VGG16FC', widths={NARROW["widths"]},
                       fc_channels={NARROW["fc_channels"]}),
         decode_head=dict(_delete_=True, type='ClassicFCNHead', num_classes=21,
