@@ -139,12 +139,13 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_runs_in_runner(path, trees, tmp_path):
+def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     """Model, datasets, evaluators, visualizer and hooks as the Runner builds them;
     two training iterations, validation and test."""
     cfg = Config.fromfile(path)
     root = _data_root(osp.basename(path), trees)
     cfg.merge_from_dict(narrow_options(cfg, root, str(tmp_path / 'work')))
+    cfg.visualizer.name = visualizer_name
     if 'mmseg-aug' in path:  # mmseg's 512 crops and pads would dwarf the fixtures
         for sub in cfg.train_dataloader.dataset.datasets:
             for t in sub.pipeline:

@@ -13,7 +13,7 @@ from mmseg_fcn_classic.tools import test as test_tool
 from tests.tiny_configs import make_tiny_data, write_tiny_config
 
 
-def test_tta_evaluates_every_test_image(tmp_path):
+def test_tta_evaluates_every_test_image(tmp_path, visualizer_name):
     data = make_tiny_data(str(tmp_path / 'polyps'), n_train=1)
     cfg_path = write_tiny_config(str(tmp_path / 'tiny.py'), data, probe=False)
     cfg = Config.fromfile(cfg_path)
@@ -25,7 +25,8 @@ def test_tta_evaluates_every_test_image(tmp_path):
     out = tmp_path / 'preds'
     work = tmp_path / 'work'
     test_tool.main([cfg_path, ckpt, '--tta', '--out', str(out),
-                    '--work-dir', str(work), '--no-keep-freed-memory'])
+                    '--work-dir', str(work), '--no-keep-freed-memory',
+                    '--cfg-options', f'visualizer.name={visualizer_name}'])
 
     frames = sorted(glob.glob(osp.join(data, 'test', 'images', '*.bmp')))
     preds = sorted(glob.glob(str(out / '*.png')))
