@@ -209,6 +209,8 @@ def run_json(python: str, code: str, cwd: str) -> dict:
 @pytest.fixture(scope='module')
 def installed(tmp_path_factory):
     """(python of the fresh venv, wheel path, user project folder)."""
+    assert osp.isfile(osp.join(MMSEG_TOOLS, 'train.py')), \
+        f"mmseg's stock tools are missing from {MMSEG_TOOLS}"
     root = str(tmp_path_factory.mktemp('packaging'))
     wheel = build_wheel(root)
     python = make_venv(root, wheel)
