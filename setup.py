@@ -3,6 +3,11 @@
 The shipped configs live in ``configs/`` at the repository root and are installed
 into ``mmseg_fcn_classic/.mim/configs`` (the layout mim and mmengine's
 ``package::path`` resolution expect), so an installed plugin still finds them.
+
+Every install (wheel or ``pip install -e``) also puts ``mmseg_fcn_classic_scope.pth``
+into site-packages: at start-up it runs ``_mmseg_fcn_classic_scope.install()``, which
+makes mmengine resolve ``mmseg_fcn_classic::dir/file.py`` config bases in a fresh
+process (see that module).
 """
 import os
 import os.path as osp
@@ -10,6 +15,11 @@ import shutil
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
+
+try:  # setuptools >= 64: PEP 660 editable installs
+    from setuptools.command.editable_wheel import editable_wheel
+except ImportError:  # pragma: no cover
+    editable_wheel = None
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -22,6 +32,17 @@ def read_requirements(path: str) -> list:
 
 
 MIM_FILES = ('configs', 'model-index.yml')
+#: Start-up hook (a ``.pth`` file runs its ``import`` line when Python starts).
+SCOPE_MODULE = '_mmseg_fcn_classic_scope'
+PTH_NAME = 'mmseg_fcn_classic_scope.pth'
+PTH_LINE = f'import {SCOPE_MODULE}; {SCOPE_MODULE}.install()\n'
+
+
+def write_pth(folder: str) -> None:
+    """Write the start-up hook into ``folder`` (the future site-packages root)."""
+    with open(osp.join(folder, PTH_NAME), 'w') as f:
+        f.write(PTH_LINE)
+
 #: Command lines of ``mmseg_fcn_classic.tools``, installed as ``mmseg-fcn-<name>``.
 TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo')
 
@@ -43,10 +64,12 @@ def add_mim_extension() -> None:
 
 
 class BuildPy(build_py):
-    """Copy the configs into the built package (a wheel must not hold a symlink)."""
+    """Copy the configs into the built package (a wheel must not hold a symlink) and
+    put the start-up hook at the root of the wheel."""
 
     def run(self) -> None:
         super().run()
+        write_pth(self.build_lib)
         for name in MIM_FILES:
             src = osp.join(HERE, name)
             dst = osp.join(self.build_lib, 'mmseg_fcn_classic', '.mim', name)
@@ -55,6 +78,22 @@ class BuildPy(build_py):
             shutil.rmtree(dst, ignore_errors=True)
             os.makedirs(osp.dirname(dst), exist_ok=True)
             (shutil.copytree if osp.isdir(src) else shutil.copyfile)(src, dst)
+
+
+CMDCLASS = {'build_py': BuildPy}
+if editable_wheel is not None:
+
+    class EditableWheel(editable_wheel):
+        """``pip install -e``: the editable wheel gets the start-up hook too (its
+        build_lib is thrown away; files in the unpacked wheel are installed)."""
+
+        def _run_build_commands(self, dist_name, unpacked_wheel, build_lib, tmp_dir):
+            outputs = super()._run_build_commands(dist_name, unpacked_wheel, build_lib,
+                                                  tmp_dir)
+            write_pth(str(unpacked_wheel))
+            return outputs
+
+    CMDCLASS['editable_wheel'] = EditableWheel
 
 
 if __name__ == '__main__':
@@ -68,8 +107,10 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         python_requires='>=3.9',
         packages=find_packages(exclude=('tests*', 'benchmarks*', 'configs', 'tools')),
+        py_modules=[SCOPE_MODULE],
         include_package_data=True,
-        package_data={'mmseg_fcn_classic': ['.mim/configs/**/*.py', '.mim/model-index.yml']},
+        package_data={'mmseg_fcn_classic': [
+            '.mim/configs/**/*.py', '.mim/configs/**/*.yaml', '.mim/model-index.yml']},
         # mmcv==2.1.0 *with ops* is deliberately not listed: pip would build it in an
         # isolated environment, which silently yields mmcv without its compiled ops.
         # tools/setup_env.sh builds it correctly (see README).
@@ -82,6 +123,6 @@ if __name__ == '__main__':
             f"mmseg-fcn-{tool.replace('_', '-')}=mmseg_fcn_classic.tools.{tool}:main"
             for tool in TOOLS
         ]},
-        cmdclass={'build_py': BuildPy},
+        cmdclass=CMDCLASS,
         zip_safe=False,
     )

@@ -9,5 +9,6 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(size=(512, 512), size_divisor=None),
     decode_head=dict(loss_decode=dict(reduction='mean')))
-val_evaluator = dict(type='FCNMetric')
+# replaces mmseg's IoUMetric (and its iou_metrics argument) rather than merging
+val_evaluator = dict(_delete_=True, type='FCNMetric')
 test_evaluator = val_evaluator

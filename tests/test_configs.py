@@ -1,14 +1,18 @@
-"""Every shipped config loads, and its model and datasets build on fixture trees."""
+"""Every shipped config loads; its model and datasets build on fixture trees, and a
+Runner built from it (narrowed model, fixture data) trains, validates and tests."""
 import glob
 import os.path as osp
 
 import pytest
 import torch  # noqa: F401
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 from mmseg.registry import DATASETS, MODELS
 
 import mmseg_fcn_classic  # noqa: F401
+from mmseg_fcn_classic.evaluation.metrics import FCNMetric
 from mmseg_fcn_classic.models.utils import fcn_spec
 from mmseg_fcn_classic.testing.synthetic import make_demo_dataset, make_voc_sbd_tree
 
@@ -92,6 +96,83 @@ def test_config_builds(path, trees):
     assert pred.pred_sem_seg.data.shape[-2:] == sample['data_samples'].ori_shape
 
 
+NARROW = dict(widths=(4, 8, 8, 16, 16), fc_channels=16)
+
+
+def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
+    """``--cfg-options`` that shrink a shipped config to a two-iteration run of a
+    narrow model on a fixture tree."""
+    options = {
+        'work_dir': work_dir,
+        'load_from': None,  # stage:// would need the previous stage's run
+        'model.backbone.widths': NARROW['widths'],
+        'model.backbone.fc_channels': NARROW['fc_channels'],
+        'model.backbone.init_cfg': None,  # no ImageNet weights in the tests
+        'train_cfg.max_iters': 2,
+        'train_cfg.val_interval': 2,
+        'default_hooks.checkpoint.interval': 2,
+        'default_hooks.logger.interval': 1,
+        'randomness': dict(seed=0),
+    }
+    head = cfg.model.decode_head
+    if head.type == 'ClassicFCNHead':
+        inputs = fcn_spec.head_inputs(head.get('skips', fcn_spec.SKIPS), **NARROW)
+        options.update({f'model.decode_head.{k}': v for k, v in inputs.items()})
+    else:  # mmseg's FCNHead on fc7
+        options.update({'model.decode_head.in_channels': NARROW['fc_channels'],
+                        'model.decode_head.channels': 8})
+    if cfg.model.data_preprocessor.get('size'):  # mmseg's 512 crops: smaller
+        options['model.data_preprocessor.size'] = (64, 64)
+    for split in ('train', 'val', 'test'):
+        loader = f'{split}_dataloader'
+        options.update({f'{loader}.num_workers': 0,
+                        f'{loader}.persistent_workers': False})
+        dataset = cfg[loader].dataset
+        if 'datasets' in dataset:  # mmseg's ConcatDataset of VOC + aug
+            options[f'{loader}.dataset.datasets'] = [
+                dict(sub, data_root=data_root) for sub in dataset.datasets]
+        else:
+            options[f'{loader}.dataset.data_root'] = data_root
+    options['train_dataloader.batch_size'] = 2
+    return options
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
+    """Model, datasets, evaluators, visualizer and hooks as the Runner builds them;
+    two training iterations, validation and test."""
+    cfg = Config.fromfile(path)
+    root = _data_root(osp.basename(path), trees)
+    cfg.merge_from_dict(narrow_options(cfg, root, str(tmp_path / 'work')))
+    cfg.visualizer.name = visualizer_name
+    if 'mmseg-aug' in path:  # mmseg's 512 crops and pads would dwarf the fixtures
+        for sub in cfg.train_dataloader.dataset.datasets:
+            for t in sub.pipeline:
+                if t['type'] == 'RandomCrop':
+                    t['crop_size'] = (64, 64)
+                elif t['type'] == 'Pad':
+                    t['size'] = (64, 64)
+    runner = Runner.from_cfg(cfg)
+    hooks = {type(h).__name__ for h in runner.hooks}
+    assert {'CheckpointHook', 'LoggerHook', 'SegVisualizationHook',
+            'ExactResumeHook'} <= hooks
+    assert type(runner.visualizer).__name__ == 'SegLocalVisualizer'
+    runner.train()
+    assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
+    assert 'val/mIoU' in runner.message_hub.log_scalars
+    assert isinstance(runner.val_evaluator.metrics[0], FCNMetric)
+    metrics = runner.test()
+    assert isinstance(runner.test_evaluator.metrics[0], FCNMetric)
+    assert 0 <= metrics['mIoU'] <= 100
+    # `tools/test.py --tta`: the config's tta_model over its tta_pipeline
+    tta = MODELS.build(dict(cfg.tta_model, module=runner.model))
+    dataset = DATASETS.build(dict(cfg.test_dataloader.dataset, pipeline=cfg.tta_pipeline))
+    sample = dataset[0]
+    assert len(sample['inputs']) == 12  # 6 scales x (plain, flipped)
+    pred = tta.test_step(pseudo_collate([sample]))[0]
+    assert pred.pred_sem_seg.shape == sample['data_samples'][0].ori_shape
+
+
 @pytest.mark.parametrize('name', sorted(REFERENCE))
 def test_voc_configs_follow_reference_solver(name):
     skips, at_once, lr, iters = REFERENCE[name]
@@ -128,6 +209,37 @@ def test_polyps_config_follows_tutorial():
     assert cfg.test_dataloader.dataset.split == 'test'
     assert cfg.val_evaluator.type == 'FCNMetric'
     assert cfg.model.decode_head.num_classes == 2
+
+
+def test_metafile_lists_every_config():
+    """model-index.yml -> configs/metafile.yaml names every shipped config once, in
+    the form mmengine and MMSegInferencer read; VOC nets list their released weights."""
+    import re
+
+    from mmengine.fileio import load
+    index = load(osp.join(REPO, 'model-index.yml'))
+    assert index['Import'] == ['configs/metafile.yaml']
+    models = load(osp.join(REPO, index['Import'][0]))['Models']
+    listed = [m['Config'] for m in models]
+    assert sorted(listed) == sorted(osp.relpath(c, REPO) for c in CONFIGS)
+    for model in models:
+        assert osp.isfile(osp.join(REPO, model['Config']))
+        assert model['Name'] == osp.basename(model['Config'])[:-3]
+        assert 'Weights' in model  # BaseInferencer reads it; nothing is hosted
+        sources = model.get('Released Weights', [])
+        for source in sources:
+            assert re.fullmatch(r'https?://\S+', source['URL'])
+            assert source['md5'] is None or re.fullmatch(r'[0-9a-f]{32}', source['md5'])
+        if model['Name'] in ('fcn32s_vgg16_voc', 'fcn16s_vgg16_voc', 'fcn8s_vgg16_voc',
+                             'fcn8s_atonce_vgg16_voc'):
+            assert {s['Format'] for s in sources} == {'caffe', 'pytorch-fcn'}
+            assert model['Converted From']['Weights'].endswith('.caffemodel')
+            results = model['Results']
+            results = results[0] if isinstance(results, list) else results
+            text = open(osp.join(REPO, model['Config'])).read()
+            reference = re.search(r'Reference result \(mean IU, seg11valid\): ([\d.]+)',
+                                  text)
+            assert results['Metrics']['mIoU'] == float(reference.group(1))
 
 
 def test_configs_ship_with_package(tmp_path):

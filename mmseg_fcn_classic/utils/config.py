@@ -2,7 +2,10 @@
 
 The configs ship inside the package (``mmseg_fcn_classic/.mim/configs``). mmengine
 0.10.7 resolves ``package::dir/file.py`` config bases only for packages in its own
-``MODULE2PACKAGE`` table, so :func:`register_config_package` adds this package there.
+``MODULE2PACKAGE`` table. An installed package adds itself there at start-up (the
+``mmseg_fcn_classic_scope.pth`` hook, see ``_mmseg_fcn_classic_scope``); importing the
+package does it too (:func:`register_config_package`), for a source tree on
+``PYTHONPATH``.
 """
 import os.path as osp
 
@@ -29,5 +32,6 @@ def config_path(name: str) -> str:
 
 def register_config_package() -> None:
     """Let mmengine resolve ``mmseg_fcn_classic::<dir>/<file>.py`` config bases."""
+    from _mmseg_fcn_classic_scope import register
     from mmengine.config import utils as config_utils
-    config_utils.MODULE2PACKAGE.setdefault('mmseg_fcn_classic', 'mmseg_fcn_classic')
+    register(config_utils)

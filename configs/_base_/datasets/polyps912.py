@@ -15,6 +15,23 @@ test_pipeline = [  # whole frames
     dict(type='LoadFCNAnnotations'),
     dict(type='PackSegInputs'),
 ]
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]  # mmseg's multi-scale test ratios
+# `tools/test.py --tta`: every ratio, each unflipped and flipped; SegTTAModel averages
+# the softmax scores, each resized back to the original image
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadFCNAnnotations')],
+            [dict(type='PackSegInputs')],
+        ])
+]
 train_dataloader = dict(
     batch_size=10,  # tutorial: batch 10
     num_workers=2,

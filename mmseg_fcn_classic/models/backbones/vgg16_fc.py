@@ -1,5 +1,6 @@
 """VGG16 with fc6 / fc7 as convolutions: the FCN encoder of fcn.berkeleyvision.org."""
 import logging
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
@@ -45,6 +46,10 @@ class VGG16FC(BaseModule):
         dropout_ratio (float): Dropout after fc6 and fc7. Defaults to 0.5.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
             checkpoint=...)`` loads ImageNet weights, see :meth:`load_pretrained`.
+        pretrained (str, optional): Deprecated, as in mmseg's backbones: warns and
+            becomes ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+            Giving both ``pretrained`` and ``init_cfg`` is an error. An
+            ``EncoderDecoder``'s ``pretrained=`` arrives here.
 
     Example:
         >>> import torch
@@ -61,8 +66,19 @@ class VGG16FC(BaseModule):
                  out_indices: Sequence[int] = (2, 3, 5),
                  frozen_stages: int = -1,
                  dropout_ratio: float = 0.5,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        if init_cfg and pretrained:
+            raise AssertionError('init_cfg and pretrained cannot be set at the same '
+                                 'time (pretrained is deprecated: use init_cfg)')
+        if isinstance(pretrained, str):
+            warnings.warn('DeprecationWarning: pretrained is deprecated, please use '
+                          '"init_cfg" instead')
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        elif pretrained is not None:
+            raise TypeError(f'pretrained must be a str or None, got {pretrained!r}')
         super().__init__(init_cfg=init_cfg)
+        self.pretrained = pretrained
         self.out_indices = tuple(out_indices)
         if not self.out_indices or not all(0 <= i < len(LEVELS)
                                            for i in self.out_indices):

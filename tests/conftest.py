@@ -1,0 +1,17 @@
+"""Fixtures shared across test packages."""
+import pytest
+
+
+@pytest.fixture
+def visualizer_name(request):
+    """A visualizer name for this test alone, dropped afterwards.
+
+    mmengine keeps one visualizer per name for the whole process and hands it to
+    every later Runner asking for that name, with its first save_dir: a Runner built
+    in-process under the configs' shared name ``visualizer`` would leak into later
+    tests in the same worker.
+    """
+    from mmseg.visualization import SegLocalVisualizer
+    name = f'visualizer_{request.node.name}'
+    yield name
+    SegLocalVisualizer._instance_dict.pop(name, None)
