@@ -27,8 +27,7 @@ import mmseg
 import pytest
 
 from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs
-from mmseg_fcn_classic.testing.synthetic import make_demo_dataset
-from tests.data_trees import make_voc_sbd_tree
+from mmseg_fcn_classic.testing.synthetic import make_demo_dataset, make_voc_sbd_tree
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: What the wheel is built from (``setup.py`` reads README and requirements).

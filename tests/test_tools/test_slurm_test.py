@@ -4,8 +4,8 @@ import os.path as osp
 import subprocess
 
 from mmseg_fcn_classic.tools import test as test_tool
-from tests.tiny_configs import REPO
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(REPO, 'tools', 'slurm_test.sh')
 
 

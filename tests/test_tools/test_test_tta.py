@@ -10,12 +10,12 @@ from mmseg.registry import MODELS
 from PIL import Image
 
 from mmseg_fcn_classic.tools import test as test_tool
-from tests.tiny_configs import make_tiny_data, write_tiny_config
+from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
 
 def test_tta_evaluates_every_test_image(tmp_path, visualizer_name):
     data = make_tiny_data(str(tmp_path / 'polyps'), n_train=1)
-    cfg_path = write_tiny_config(str(tmp_path / 'tiny.py'), data, probe=False)
+    cfg_path = write_tiny_config(str(tmp_path / 'tiny.py'), data)
     cfg = Config.fromfile(cfg_path)
     init_default_scope('mmseg')
     torch.manual_seed(0)
