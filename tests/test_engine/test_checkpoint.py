@@ -131,7 +131,8 @@ from mmseg_fcn_classic.engine.checkpoint import (  # noqa: E402
 def _deflated_copy(src, dst):
     """The same torch file with its entries deflate-compressed (a 'zip bomb')."""
     import zipfile
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(
+            dst, 'w', zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             zout.writestr(info.filename, zin.read(info.filename))
 

@@ -37,7 +37,8 @@ class ToyModel(BaseModel):
         x = torch.stack(inputs) if isinstance(inputs, list) else inputs
         out = self.linear2(self.linear1(x)).squeeze(-1)
         if mode == 'loss':
-            y = torch.stack(data_samples) if isinstance(data_samples, list) else data_samples
+            y = (torch.stack(data_samples) if isinstance(data_samples, list)
+                 else data_samples)
             return dict(loss=((out - y)**2).mean())
         return out
 
@@ -65,7 +66,8 @@ def toy_runner(work_dir, checkpoint: dict, max_iters: int = 6, val_interval: int
                  if by_epoch else
                  dict(by_epoch=False, max_iters=max_iters, val_interval=val_interval))
     return Runner(
-        model=dict(type=ToyModel), work_dir=str(work_dir), experiment_name=uuid.uuid4().hex,
+        model=dict(type=ToyModel), work_dir=str(work_dir),
+        experiment_name=uuid.uuid4().hex,
         train_dataloader=loader, val_dataloader=dict(loader, sampler=dict(
             type='DefaultSampler', shuffle=False)),
         val_evaluator=dict(type=ToyMetric), val_cfg=dict(),

@@ -145,15 +145,19 @@ class AtomicCheckpointHook(CheckpointHook):
             str(self.last_ckpt), osp.join(runner.work_dir, 'last_checkpoint'))
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        # mmengine's bookkeeping (keep_ckpt_ids is saved in the checkpoint), but the
-        # outdated checkpoint is removed after the new one and last_checkpoint
+        # mmengine's bookkeeping, but the outdated checkpoint is removed after the new
+        # one and last_checkpoint are written. The new checkpoint still lists it in
+        # keep_ckpt_ids, so a run resumed after a kill before the removal removes it
+        # (mmengine's before_train drops ids beyond max_keep_ckpts).
         outdated = None
         if self.max_keep_ckpts > 0 and not (
                 self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 outdated = self.keep_ckpt_ids.popleft()
             self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+            pending = [outdated] if outdated is not None else []
+            runner.message_hub.update_info('keep_ckpt_ids',
+                                           pending + list(self.keep_ckpt_ids))
 
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
@@ -168,12 +172,13 @@ class AtomicCheckpointHook(CheckpointHook):
             by_epoch=self.by_epoch,
             backend_args=self.backend_args,
             **self.args)
-        if not is_main_process():
-            return
-        self.write_last_checkpoint(runner)
-        if outdated is not None and outdated != step:
-            self._remove(self.file_backend.join_path(
-                self.out_dir, self.filename_tmpl.format(outdated)))
+        if is_main_process():
+            self.write_last_checkpoint(runner)
+            if outdated is not None and outdated != step:
+                self._remove(self.file_backend.join_path(
+                    self.out_dir, self.filename_tmpl.format(outdated)))
+        if self.max_keep_ckpts > 0:
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         # mmengine removes the previous best before saving the new one: defer that
