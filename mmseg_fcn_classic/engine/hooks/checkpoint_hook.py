@@ -15,7 +15,8 @@ from ..resume import ResumeError, check_resumable, select_resume_checkpoint
 
 
 class _DeferredRemovals:
-    """A file backend whose ``remove`` / ``rmtree`` wait until :meth:`flush`."""
+    """A file backend whose ``remove`` / ``rmtree`` calls are only recorded
+    (in ``pending``), for the caller to perform once the new files are written."""
 
     def __init__(self, backend) -> None:
         self.backend = backend
