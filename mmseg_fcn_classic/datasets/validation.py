@@ -12,7 +12,7 @@ dropped or swapped for another one:
 import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
