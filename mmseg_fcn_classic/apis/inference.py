@@ -21,6 +21,10 @@ from ..visualization.palette import label_image, overlay_image, resolve_palette
 
 #: File suffixes collected from folders (case-insensitive).
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
+#: Largest image (width x height) segmented by default. Activation memory grows with
+#: the pixel count (a VGG16 FCN keeps 64-channel maps of the padded image), so a
+#: small, highly compressed file can otherwise take the machine's memory.
+MAX_PIXELS = 4096 * 4096
 
 
 def collect_images(inputs: Sequence[str]) -> List[Tuple[str, str]]:
@@ -62,12 +66,48 @@ def collect_images(inputs: Sequence[str]) -> List[Tuple[str, str]]:
     return found
 
 
-def read_image(path: str) -> np.ndarray:
-    """Read an image file as BGR uint8 (the way LoadImageFromFile does).
+def header_size(path: str) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from an image file's header, without decoding it.
+
+    Returns:
+        tuple | None: None when PIL cannot parse the header (cv2 may still decode).
 
     Raises:
-        ValueError: The file cannot be decoded as an image; names the file.
+        ValueError: PIL refuses the image as a decompression bomb; names the file.
     """
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'image {path!r} is too large: {e}') from None
+    except Exception:  # noqa: BLE001  (PIL raises many kinds for foreign files)
+        return None
+
+
+def check_pixels(path: str, width: int, height: int, max_pixels: Optional[int]) -> None:
+    """Raise ValueError when an image has more than ``max_pixels`` pixels."""
+    if max_pixels and width * height > max_pixels:
+        raise ValueError(
+            f'image {path!r} is {width}x{height} = {width * height:,} pixels, above '
+            f'the limit of {max_pixels:,} (--max-pixels): memory and time grow with '
+            'the pixel count. Resize it, or raise --max-pixels (0: no limit).')
+
+
+def read_image(path: str, max_pixels: Optional[int] = None) -> np.ndarray:
+    """Read an image file as BGR uint8 (the way LoadImageFromFile does).
+
+    Args:
+        path (str): The image file.
+        max_pixels (int, optional): Refuse larger images, checked from the header
+            before decoding where PIL can read it. Defaults to None (no limit).
+
+    Raises:
+        ValueError: The file cannot be decoded as an image, or is too large; names
+            the file.
+    """
+    size = header_size(path)
+    if size is not None:
+        check_pixels(path, *size, max_pixels)
     with open(path, 'rb') as f:
         data = f.read()
     try:
@@ -76,6 +116,7 @@ def read_image(path: str) -> np.ndarray:
         raise ValueError(f'cannot read image {path!r}: {e}') from None
     if img is None:
         raise ValueError(f'cannot read image {path!r}: not a decodable image')
+    check_pixels(path, img.shape[1], img.shape[0], max_pixels)
     return img
 
 
@@ -110,17 +151,37 @@ def config_metainfo(cfg: Config) -> dict:
 
 
 def init_model(config: str, checkpoint: str, device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> torch.nn.Module:
+               cfg_options: Optional[dict] = None,
+               strict: bool = True) -> torch.nn.Module:
     """Build a model with mmseg's ``init_model`` and load ``checkpoint``.
 
-    ``model.dataset_meta`` comes from the checkpoint's ``meta['dataset_meta']``,
-    else from the config's test dataset, else it is a generated palette.
+    The checkpoint goes through the loader schemes (the safe loading policy of
+    :mod:`mmseg_fcn_classic.engine.checkpoint`) and must fit the model: missing,
+    unexpected or mis-sized tensors are an error naming them, unless ``strict`` is
+    False (a partial load, logged). ``model.dataset_meta`` comes from the
+    checkpoint's ``meta['dataset_meta']``, else from the config's test dataset,
+    else it is a generated palette. The config stored in the checkpoint is never
+    used.
+
+    Args:
+        config (str | Config): The model config.
+        checkpoint (str): Checkpoint path or URL.
+        device (str): Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Config overrides. Defaults to None.
+        strict (bool): Fail when the checkpoint does not fit. Defaults to True.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``cfg`` and ``dataset_meta``.
+
+    Raises:
+        CheckpointMismatchError: ``strict`` and the weights do not fit.
     """
-    from mmengine.runner import load_checkpoint
     from mmseg.apis import init_model as mmseg_init_model
+
+    from ..engine.weights import load_model_weights
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     model = mmseg_init_model(cfg, None, device='cpu', cfg_options=cfg_options)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+    ckpt = load_model_weights(model, checkpoint, strict=strict, map_location='cpu')
     num_classes = model.decode_head.num_classes
     ckpt_meta = (ckpt.get('meta') or {}).get('dataset_meta') if isinstance(
         ckpt, dict) else None
@@ -153,7 +214,9 @@ def run_inference(model: torch.nn.Module,
                   out_dir: str,
                   opacity: float = 0.5,
                   timing: bool = False,
-                  progress: bool = True) -> List[dict]:
+                  progress: bool = True,
+                  max_pixels: Optional[int] = MAX_PIXELS,
+                  errors: Optional[List[Tuple[str, str]]] = None) -> List[dict]:
     """Segment every image of ``inputs``; write ``labels/`` and ``overlays/`` PNGs.
 
     Args:
@@ -165,10 +228,15 @@ def run_inference(model: torch.nn.Module,
         opacity (float): Weight of the colours in the overlay. Defaults to 0.5.
         timing (bool): Print the model time of each image. Defaults to False.
         progress (bool): Show a progress bar. Defaults to True.
+        max_pixels (int, optional): Refuse images with more pixels (None or 0: no
+            limit). Defaults to :data:`MAX_PIXELS`.
+        errors (list, optional): If given, an image that cannot be read, segmented
+            or written is reported here as ``(path, message)`` and the others go
+            on; if None, the first failure raises. Defaults to None.
 
     Returns:
-        list[dict]: Per image: ``path``, ``label_file``, ``overlay_file``,
-        ``seconds`` (model time).
+        list[dict]: Per segmented image: ``path``, ``label_file``,
+        ``overlay_file``, ``seconds`` (model time).
     """
     from tqdm import tqdm
     if not 0 <= opacity <= 1:
@@ -180,29 +248,43 @@ def run_inference(model: torch.nn.Module,
     records = []
     bar = tqdm(images, desc='segmenting', unit='img', disable=not progress)
     for path, name in bar:
-        img = read_image(path)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        label = segment_image(model, pipeline, img)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - start
-        label_file = osp.join(out_dir, 'labels', name + '.png')
-        overlay_file = osp.join(out_dir, 'overlays', name + '.png')
-        for f in (label_file, overlay_file):
-            os.makedirs(osp.dirname(f), exist_ok=True)
-        label_image(label, palette).save(label_file)
-        Image.fromarray(overlay_image(img, label, palette, opacity)).save(overlay_file)
+        try:
+            record = _segment_file(model, pipeline, palette, device, path, name,
+                                   out_dir, opacity, max_pixels)
+        except (ValueError, OSError, RuntimeError) as e:
+            if errors is None:
+                raise
+            errors.append((path, str(e)))
+            bar.write(f'failed: {path}: {e}')
+            continue
         if timing:
-            bar.write(f'{path}: {img.shape[1]}x{img.shape[0]} in '
-                      f'{seconds * 1000:.1f} ms')
-        records.append(dict(path=path, label_file=label_file,
-                            overlay_file=overlay_file, seconds=seconds))
+            bar.write(f'{path}: {record["width"]}x{record["height"]} in '
+                      f'{record["seconds"] * 1000:.1f} ms')
+        records.append(record)
     if timing and records:
         mean = sum(r['seconds'] for r in records) / len(records)
         bar.write(f'{len(records)} images, mean {mean * 1000:.1f} ms per image')
     return records
+
+
+def _segment_file(model, pipeline, palette, device, path: str, name: str,
+                  out_dir: str, opacity: float, max_pixels: Optional[int]) -> dict:
+    img = read_image(path, max_pixels)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    label = segment_image(model, pipeline, img)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    label_file = osp.join(out_dir, 'labels', name + '.png')
+    overlay_file = osp.join(out_dir, 'overlays', name + '.png')
+    for f in (label_file, overlay_file):
+        os.makedirs(osp.dirname(f), exist_ok=True)
+    label_image(label, palette).save(label_file)
+    Image.fromarray(overlay_image(img, label, palette, opacity)).save(overlay_file)
+    return dict(path=path, label_file=label_file, overlay_file=overlay_file,
+                seconds=seconds, width=img.shape[1], height=img.shape[0])
 
 
 #: mmseg 0.x's name of :func:`init_model`.

@@ -14,7 +14,10 @@ numbers, from BVLC/caffe ``src/caffe/proto/caffe.proto``::
 
 ``VGG_ILSVRC_16_layers.caffemodel`` uses the legacy V1 ``layers`` with 4-D
 num/channels/height/width dims; the released FCN models use ``layer`` and
-``shape``. :func:`caffe_to_reference` turns the parsed layers into the
+``shape``. Malformed input of any kind raises :class:`CaffeFormatError` naming the
+file, in time proportional to its size (no recursion: nested groups are skipped
+with a bounded stack; at most :data:`MAX_BLOB_AXES` non-negative dims per blob).
+:func:`caffe_to_reference` turns the parsed layers into the
 reference layer names (the layout pytorch-fcn also uses), and
 :func:`convert_caffe` goes on to our state dict.
 """
@@ -33,6 +36,10 @@ from .pytorch_fcn import (BACKBONE_LAYERS, DECONV_LAYERS, SCORE_LAYERS,
 
 # Protobuf wire types.
 VARINT, FIXED64, LEN, START_GROUP, END_GROUP, FIXED32 = 0, 1, 2, 3, 4, 5
+#: Deepest group nesting skipped (protobuf's own parsers stop at 100 levels).
+MAX_GROUP_DEPTH = 100
+#: Most axes of a blob (Caffe's ``kMaxBlobAxes``).
+MAX_BLOB_AXES = 32
 
 #: ``V1LayerParameter.LayerType`` enum values -> the new-style type strings.
 V1_LAYER_TYPES = {
@@ -119,6 +126,8 @@ class _Reader:
         return start
 
     def skip(self, wire: int, field_number: int = 0) -> None:
+        """Skip one value; a group is skipped with an explicit stack (no recursion),
+        nested at most :data:`MAX_GROUP_DEPTH` deep."""
         if wire == VARINT:
             self.varint()
         elif wire == FIXED64:
@@ -128,13 +137,22 @@ class _Reader:
         elif wire == FIXED32:
             self.fixed(4)
         elif wire == START_GROUP:
+            open_groups = [field_number]
             for number, inner in self.fields():
                 if inner == END_GROUP:
-                    if number != field_number:
+                    if number != open_groups.pop():
                         raise CaffeFormatError('malformed protobuf: mismatched '
-                                               'group end')
-                    return
-                self.skip(inner, number)
+                                               f'group end at byte {self.pos}')
+                    if not open_groups:
+                        return
+                elif inner == START_GROUP:
+                    open_groups.append(number)
+                    if len(open_groups) > MAX_GROUP_DEPTH:
+                        raise CaffeFormatError(
+                            f'malformed protobuf: groups nested over '
+                            f'{MAX_GROUP_DEPTH} deep at byte {self.pos}')
+                else:
+                    self.skip(inner, number)
             raise CaffeFormatError('truncated protobuf: unterminated group')
         else:
             raise CaffeFormatError(f'malformed protobuf: wire type {wire} at byte '
@@ -171,18 +189,30 @@ def _unpacked_run(r: _Reader, tag: int, dtype: str) -> np.ndarray:
     """Read a run of unpacked fixed-width values, the first tag already read.
 
     Old writers emit ``tag value tag value ...``; the run is decoded with numpy
-    rather than one Python step per value.
+    rather than one Python step per value. The run's end is searched in windows
+    that double in size, so the time is proportional to the run's length, not to
+    the rest of the message.
     """
     size = np.dtype(dtype).itemsize
     start = r.pos - 1  # the one-byte tag just read
-    n = (r.end - start) // (size + 1)
-    records = np.frombuffer(r.buf[start:start + n * (size + 1)],
-                            dtype=np.uint8).reshape(n, size + 1)
-    bad = np.flatnonzero(records[:, 0] != tag)
-    count = int(bad[0]) if bad.size else n
-    if count == 0:  # the value itself is cut off
+    if r.pos + size > r.end:  # the value itself is cut off
         raise CaffeFormatError(f'truncated protobuf: {dtype} value at byte '
                                f'{r.pos}')
+    following = r.pos + size
+    if following >= r.end or r.buf[following] != tag:  # a lone value
+        r.pos = following
+        return np.frombuffer(r.buf, dtype=dtype, count=1, offset=start + 1)
+    available = (r.end - start) // (size + 1)
+    records = np.frombuffer(r.buf[start:start + available * (size + 1)],
+                            dtype=np.uint8).reshape(available, size + 1)
+    count, window = 0, 64
+    while count < available:
+        stop = min(available, count + window)
+        bad = np.flatnonzero(records[count:stop, 0] != tag)
+        if bad.size:
+            count += int(bad[0])
+            break
+        count, window = stop, window * 2
     r.pos = start + count * (size + 1)
     return np.ascontiguousarray(records[:count, 1:]).view(dtype).reshape(-1)
 
@@ -195,11 +225,20 @@ def _parse_blob_shape(r: _Reader) -> List[int]:
             sub = _Reader(r.buf, start, end)
             while sub.pos < sub.end:
                 dims.append(_signed64(sub.varint()))
+                _check_axes(dims)
         elif number == 1 and wire == VARINT:  # unpacked
             dims.append(_signed64(r.varint()))
+            _check_axes(dims)
         else:
             r.skip(wire, number)
     return dims
+
+
+def _check_axes(dims: List[int]) -> None:
+    if len(dims) > MAX_BLOB_AXES:
+        raise CaffeFormatError(f'malformed blob shape: over {MAX_BLOB_AXES} axes')
+    if dims and dims[-1] < 0:
+        raise CaffeFormatError(f'malformed blob shape: negative dimension {dims[-1]}')
 
 
 def _parse_blob(r: _Reader) -> np.ndarray:
@@ -222,6 +261,9 @@ def _parse_blob(r: _Reader) -> np.ndarray:
             shape = _parse_blob_shape(_Reader(r.buf, start, end))
         elif number in (1, 2, 3, 4) and wire == VARINT:
             legacy[number] = _signed64(r.varint())
+            if legacy[number] < 0:
+                raise CaffeFormatError(f'malformed blob: negative legacy dimension '
+                                       f'{legacy[number]}')
         else:  # diff (6), double_diff (9), unknown fields
             r.skip(wire, number)
     parts = floats if floats else doubles

@@ -10,9 +10,9 @@ dropped or swapped for another one:
   against its image size and the allowed values (the classes plus the ignore index).
 """
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -173,10 +173,34 @@ def check_seg_map(seg_map: np.ndarray, seg_map_path: str, **kwargs) -> None:
         raise SampleError(f'invalid label map {seg_map_path}', problems)
 
 
-def iter_ids(path: str) -> Iterable[str]:
-    """Ids of a list file: one per line, blank lines skipped."""
+class ListFileError(DatasetError):
+    """A split's id list file that is empty or lists an id twice."""
+
+
+def iter_ids(path: str) -> List[str]:
+    """Ids of a list file: one per line (its first word), blank lines skipped.
+
+    Args:
+        path (str): The list file.
+
+    Returns:
+        list[str]: The ids, in file order.
+
+    Raises:
+        ListFileError: The file lists no id, or an id more than once (it would be
+            trained or evaluated twice); names the file and the ids.
+    """
     with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                yield line.split()[0]
+        ids = [line.split()[0] for line in f if line.strip()]
+    if not ids:
+        raise ListFileError(f'list file {path} is empty: it should list one sample '
+                            'id per line', [Problem('empty list file', path)])
+    counts = Counter(ids)
+    repeated = [i for i, n in counts.items() if n > 1]
+    if repeated:
+        raise ListFileError(
+            f'list file {path} lists {len(repeated)} id(s) more than once; each id '
+            'must appear once (remove the repeated lines)',
+            [Problem('id listed more than once',
+                     f'{i}: {counts[i]} times in {path}', i) for i in repeated])
+    return ids

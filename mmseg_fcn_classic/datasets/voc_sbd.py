@@ -248,14 +248,15 @@ class PascalVOCSBDDataset(StrictSegDataset):
         return data_list, problems
 
     def _split_ids(self, paths: Dict[str, Dict[str, str]]) -> List[str]:
+        # each list file must be free of repeats (iter_ids raises naming it); the
+        # lists trainaug unites legitimately overlap, so their union is de-duplicated
         if self.ann_file:
-            return list(dict.fromkeys(iter_ids(self.ann_file)))
+            return iter_ids(self.ann_file)
         if self.split == 'trainaug':
             excluded = set(iter_ids(paths['voc']['val']))
             pool = dict.fromkeys(
-                list(iter_ids(paths['voc']['train'])) +
-                list(iter_ids(paths['sbd']['train'])) +
-                list(iter_ids(paths['sbd']['val'])))
+                iter_ids(paths['voc']['train']) + iter_ids(paths['sbd']['train']) +
+                iter_ids(paths['sbd']['val']))
             return sorted(i for i in pool if i not in excluded)
         (source, (name, )), = SPLIT_LISTS[self.split].items()
-        return list(dict.fromkeys(iter_ids(paths[source][name])))
+        return iter_ids(paths[source][name])

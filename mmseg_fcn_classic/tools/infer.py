@@ -12,18 +12,28 @@ The config's data_preprocessor must match where the weights came from:
   torchvision VGG16 based: RGB, ImageNet mean/std
       -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='torchvision')
 
+The checkpoint must fit the model (a missing, unexpected or mis-sized tensor is an
+error naming it; --non-strict loads only what fits). An image that cannot be read,
+or is larger than --max-pixels, is reported and skipped; the others are segmented,
+and the exit status is 1 if any image failed.
+
 Example:
   python -m mmseg_fcn_classic.tools.infer configs/fcn8s_vgg16_voc.py fcn8s_voc.pth photos/ \\
       --out-dir out --device cpu --timing
 """
 import argparse
+import os
+import os.path as osp
 import sys
-from typing import List, Optional
+import tempfile
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import DictAction
 
 from ..apis import init_model, run_inference
+from ..apis.inference import MAX_PIXELS
+from ..engine.checkpoint import CheckpointReadError, CheckpointRefusedError
 from .common import add_malloc_arg, keep_freed_memory
 
 
@@ -42,10 +52,34 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='print the model time of every image')
     parser.add_argument('--no-progress', action='store_true',
                         help='hide the progress bar')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load a checkpoint that does not fit the model (only the '
+                        'tensors that fit; the rest keep their initialisation)')
+    parser.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
+                        help='refuse images with more pixels (width x height); 0: no '
+                        f'limit (default {MAX_PIXELS})')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     add_malloc_arg(parser, default=True)
     return parser.parse_args(argv)
+
+
+def check_out_dir(out_dir: str) -> None:
+    """Make sure ``out_dir`` is (or can become) a writable folder.
+
+    Raises:
+        ValueError: It is a file, cannot be created or cannot be written; the
+            message names it.
+    """
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise ValueError(f'--out-dir {out_dir!r} exists and is not a folder')
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as e:
+        raise ValueError(f'--out-dir {out_dir!r} is not a writable folder: '
+                         f'{e.strerror or e}') from None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -53,15 +87,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     if device == 'cpu':
         keep_freed_memory(args.keep_freed_memory)
+    failures: List[Tuple[str, str]] = []
     try:
+        check_out_dir(args.out_dir)
         model = init_model(args.config, args.checkpoint, device=device,
-                               cfg_options=args.cfg_options)
+                           cfg_options=args.cfg_options, strict=not args.non_strict)
         records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
-                                timing=args.timing, progress=not args.no_progress)
-    except (FileNotFoundError, ValueError) as e:
+                                timing=args.timing, progress=not args.no_progress,
+                                max_pixels=args.max_pixels, errors=failures)
+    except (FileNotFoundError, ValueError, CheckpointReadError,
+            CheckpointRefusedError, ImportError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     print(f'wrote {len(records)} label and overlay PNGs under {args.out_dir}')
+    if failures:
+        total = len(records) + len(failures)
+        print(f'error: {len(failures)} of {total} images failed:', file=sys.stderr)
+        for path, message in failures:
+            print(f'  {path}: {message}', file=sys.stderr)
+        return 1
     return 0
 
 

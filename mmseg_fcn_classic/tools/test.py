@@ -1,6 +1,8 @@
 """Test (and evaluate) a segmentor with mmseg's runner; the plugin is imported.
 
-Same command line as mmsegmentation's ``tools/test.py``. Without CUDA,
+Same command line as mmsegmentation's ``tools/test.py``, except that a checkpoint
+that does not fit the model (missing, unexpected or mis-sized tensors) is an error
+naming them; ``--non-strict`` loads only the tensors that fit. Without CUDA,
 ``--launcher pytorch`` evaluates on CPU with a gloo process group, and glibc keeps
 freed memory (no page faults per image; ``--no-keep-freed-memory`` turns it off).
 """
@@ -25,6 +27,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'image are saved (in <dir>/vis_data/vis_image/)')
     parser.add_argument('--wait-time', type=float, default=2, help='show interval (s)')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load a checkpoint that does not fit the model (only the '
+                        'tensors that fit; the rest keep their initialisation)')
     add_runner_args(parser)
     add_malloc_arg(parser, default=True)
     return parser.parse_args(argv)
@@ -50,6 +55,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+        dict(type='CheckpointFitHook', strict=not args.non_strict)]
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.tta:

@@ -3,8 +3,10 @@
 Same command line as mmsegmentation's ``tools/train.py``, plus:
 
 * ``--resume`` optionally takes a checkpoint (``--resume PATH``); bare ``--resume``
-  continues from the latest checkpoint in the work dir, or, when there is none yet,
-  starts the stage normally (from ``load_from``, e.g. the previous FCN stage).
+  continues from the latest checkpoint in the work dir (``last_checkpoint``, read
+  as a plain local path; if it is damaged, the newest checkpoint that loads), or,
+  when there is none yet, starts the stage normally (from ``load_from``, e.g. the
+  previous FCN stage).
 * Without CUDA, ``--launcher pytorch`` trains on CPU with a gloo process group
   (see :func:`mmseg_fcn_classic.utils.dist.setup_cpu_distributed`).
 * ``--keep-freed-memory`` (CPU): glibc keeps freed tensors for reuse.
@@ -15,8 +17,9 @@ from typing import List, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
+from ..engine.resume import select_resume_checkpoint
 from ..utils.dist import setup_cpu_distributed
 from .common import add_malloc_arg, add_runner_args, keep_freed_memory, load_config
 
@@ -53,15 +56,19 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
     """Set ``cfg.resume``/``cfg.load_from`` for ``--resume [PATH]``.
 
     mmengine resumes from ``load_from`` whenever it is set, which for a staged config
-    is the *previous* stage's checkpoint. So a bare ``--resume`` picks the latest
-    checkpoint of this work dir explicitly, and starts normally if there is none.
+    is the *previous* stage's checkpoint. So a bare ``--resume`` picks this work
+    dir's checkpoint explicitly (:func:`~mmseg_fcn_classic.engine.resume.
+    select_resume_checkpoint`: the one ``last_checkpoint`` names, read as a plain
+    local path, else the newest one that loads, with a warning naming each file
+    skipped) and starts normally if there is none. ``--resume PATH`` is typed by the
+    user, so its scheme (e.g. ``trusted://``) is honoured.
     """
     if resume is None:
         cfg.resume = False
     elif resume != 'auto':
         cfg.resume, cfg.load_from = True, resume
     else:
-        latest = find_latest_checkpoint(cfg.work_dir)
+        latest = select_resume_checkpoint(cfg.work_dir)
         if latest is not None:
             cfg.resume, cfg.load_from = True, latest
         else:

@@ -119,3 +119,118 @@ def test_unreadable_file_named(tmp_path, content):
     path.write_bytes(data[:len(data) // 2] if content == 'truncated' else b'hello')
     with pytest.raises(RuntimeError, match=r"cannot read checkpoint .*broken\.pth"):
         _load_checkpoint(str(path), map_location='cpu')
+
+
+# ---------------------------------------------------------------- issue 11 cases
+
+from mmseg_fcn_classic.engine.checkpoint import (  # noqa: E402
+    MAX_INFLATION_ENV, CheckpointRefusedError, UntrustedPathError, plain_local_path,
+    scheme_of, stored_config_problem)
+
+
+def _deflated_copy(src, dst):
+    """The same torch file with its entries deflate-compressed (a 'zip bomb')."""
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(
+            dst, 'w', zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+
+
+def test_zip_that_inflates_is_refused_before_loading(tmp_path, monkeypatch):
+    plain = tmp_path / 'plain.pth'
+    torch.save({'w': torch.zeros(2_000_000)}, plain)
+    bomb = tmp_path / 'bomb.pth'
+    _deflated_copy(plain, bomb)
+    assert bomb.stat().st_size * 100 < plain.stat().st_size
+    with pytest.raises(CheckpointRefusedError) as err:
+        _load_checkpoint(str(bomb))
+    assert str(bomb) in str(err.value) and MAX_INFLATION_ENV in str(err.value)
+    assert _load_checkpoint(str(plain))['w'].shape == (2_000_000, )  # torch's own files
+    monkeypatch.setenv(MAX_INFLATION_ENV, '1000')  # the documented way to raise it
+    assert _load_checkpoint(str(bomb))['w'].shape == (2_000_000, )
+
+
+@pytest.mark.parametrize('text', [
+    "import os\nos.system('touch pwned')\n",
+    "model = dict(type=__import__('os').system('touch pwned'))\n",
+    "dict = exec\nx = dict('import os')\n",
+    "_base_ = ['/tmp/evil.py']\n",
+    "x = dict(a=().__class__)\n",
+    "with read_base():\n    x = 1\n",
+])
+def test_stored_config_that_is_code_is_refused(tmp_path, text):
+    assert stored_config_problem(text) is not None
+    for where in ('cfg', 'config'):
+        path = tmp_path / f'{where}.pth'
+        torch.save({'meta': {where: text}, 'state_dict': {'w': torch.ones(1)}}, path)
+        with pytest.raises(CheckpointRefusedError, match=rf"{path}.*meta\['{where}'\]"):
+            _load_checkpoint(str(path))
+    path = tmp_path / 'hub.pth'
+    torch.save({'message_hub': {'runtime_info': {'cfg': text}}}, path)
+    with pytest.raises(CheckpointRefusedError, match='runtime_info'):
+        _load_checkpoint(str(path))
+    assert _load_checkpoint('trusted://' + str(path))['message_hub']  # opt-in
+
+
+def test_shipped_configs_stored_as_data_pass():
+    """What the runner stores (Config.pretty_text) of every shipped config is data."""
+    import glob
+    from mmengine.config import Config
+    from tests.tiny_configs import REPO
+    for path in sorted(glob.glob(os.path.join(REPO, 'configs', '*.py'))):
+        problem = stored_config_problem(Config.fromfile(path).pretty_text)
+        assert problem is None, (path, problem)
+
+
+def test_inferencer_does_not_execute_a_stored_config(tmp_path, marker):
+    """MMSegInferencer(model=None) executes meta['cfg']; the loader refuses it first."""
+    from mmseg.apis import MMSegInferencer
+    path = tmp_path / 'ckpt.pth'
+    cfg = f"import os\nopen({str(marker)!r}, 'w')\nmodel = dict(type='X')\n"
+    torch.save({'meta': {'cfg': cfg}, 'state_dict': {'w': torch.ones(1)}}, path)
+    with pytest.raises(CheckpointRefusedError, match=str(path)):
+        MMSegInferencer(model=None, weights=str(path), device='cpu')
+
+
+def test_scheme_of_and_plain_local_path():
+    assert scheme_of('/a/iter_4.pth') is None and scheme_of('iter_4.pth') is None
+    for path, scheme in [('trusted:///a.pth', 'trusted://'), ('http://h/a', 'http://'),
+                         ('open-mmlab://x', 'open-mmlab://'), ('stage://w', 'stage://'),
+                         ('c:s3://b/a', r'(\S+\:)?s3://'), ('foo://x', 'foo://')]:
+        assert scheme_of(path) == scheme, path
+        with pytest.raises(UntrustedPathError, match=r'work/last_checkpoint names'):
+            plain_local_path(path, 'work/last_checkpoint')
+    assert plain_local_path('/a/iter_4.pth', 'x') == '/a/iter_4.pth'
+
+
+def test_stage_with_scheme_in_last_checkpoint_is_an_error(tmp_path, evil):
+    work = tmp_path / 'stage1'
+    work.mkdir()
+    (work / 'last_checkpoint').write_text(f'trusted://{evil()}')
+    with pytest.raises(UntrustedPathError, match=str(work / 'last_checkpoint')):
+        _load_checkpoint(f'stage://{work}')
+
+
+def test_missing_vgg16_caffe_says_how_to_make_it(tmp_path, monkeypatch):
+    """The configs' default backbone init: the error names the source and command."""
+    from mmseg_fcn_classic.models.backbones.vgg16_fc import VGG16FC
+    monkeypatch.chdir(tmp_path)
+    backbone = VGG16FC(widths=(2, 2, 2, 2, 2), fc_channels=4, init_cfg=dict(
+        type='Pretrained', checkpoint='checkpoints/vgg16_caffe.pth'))
+    with pytest.raises(FileNotFoundError) as err:
+        backbone.init_weights()
+    assert ('python tools/convert_weights.py VGG_ILSVRC_16_layers.caffemodel '
+            'checkpoints/vgg16_caffe.pth') in str(err.value)
+    with pytest.raises(FileNotFoundError) as err:
+        _load_checkpoint('weights/fcn8s_voc.pth')
+    assert 'python tools/convert_weights.py SRC weights/fcn8s_voc.pth' in str(err.value)
+
+
+def test_pretrained_init_cfg_over_http_is_refused(served, torch_home, evil):
+    from mmseg_fcn_classic.models.backbones.vgg16_fc import VGG16FC
+    evil(served.root / 'vgg16.pth')
+    backbone = VGG16FC(widths=(2, 2, 2, 2, 2), fc_channels=4, init_cfg=dict(
+        type='Pretrained', checkpoint=f'{served.url}/vgg16.pth'))
+    with pytest.raises(CheckpointRefusedError, match='vgg16.pth'):
+        backbone.init_weights()

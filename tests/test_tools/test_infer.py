@@ -1,4 +1,5 @@
 """Inference with converted weights: mmseg APIs, MMSegInferencer, tools/infer.py."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -216,3 +217,115 @@ def test_infer_tool_with_a_shipped_config(infer, setup, tmp_path, capsys):
     with torch.no_grad():
         expected = reference_forward(arrays, x[None], '8s')[0].argmax(0).numpy()
     np.testing.assert_array_equal(np.asarray(label_png), expected)
+
+
+# ---------------------------------------------------------------- bad input (issue 11)
+
+
+def _run_infer(infer, setup, tmp_path, *extra, ckpt=None, inputs=None):
+    """tools/infer.py on one image (or ``inputs``), into tmp_path/out by default."""
+    out = [] if '--out-dir' in extra else ['--out-dir', str(tmp_path / 'out')]
+    return infer.main([setup['config'], ckpt or setup['ckpt'],
+                       *(inputs or [str(setup['images'] / 'd.tif')]), '--device', 'cpu',
+                       '--no-progress', *out, *extra])
+
+
+@pytest.mark.parametrize('kind', ['unrelated', 'mis-sized', 'missing'])
+def test_checkpoint_that_does_not_fit_fails_naming_keys(infer, setup, tmp_path, capsys,
+                                                        kind):
+    state = torch.load(setup['ckpt'], weights_only=False)['state_dict']
+    if kind == 'unrelated':
+        state, expected = {'foo.weight': torch.ones(3)}, ['foo.weight', 'missing']
+    elif kind == 'mis-sized':
+        state['decode_head.score_fr.weight'] = torch.zeros(7, 16, 1, 1)
+        expected = ['decode_head.score_fr.weight: checkpoint (7, 16, 1, 1) vs model '
+                    '(5, 16, 1, 1)']
+    else:
+        del state['backbone.fc7.weight']
+        expected = ['1 missing: backbone.fc7.weight']
+    ckpt = tmp_path / 'other.pth'
+    torch.save({'state_dict': state}, ckpt)
+    assert _run_infer(infer, setup, tmp_path, ckpt=str(ckpt)) == 1
+    err = capsys.readouterr().err
+    assert f'checkpoint {ckpt} does not fit the model' in err and '--non-strict' in err
+    for text in expected:
+        assert text in err
+    assert not (tmp_path / 'out' / 'labels').exists()
+    # an explicit partial load is allowed
+    assert _run_infer(infer, setup, tmp_path, '--non-strict', ckpt=str(ckpt)) == 0
+    assert (tmp_path / 'out' / 'labels' / 'd.png').is_file()
+
+
+def test_out_dir_checked_before_the_model_is_built(infer, setup, tmp_path, capsys):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('x')
+    missing_ckpt = str(tmp_path / 'no_such.pth')  # would fail later, if reached
+    for out_dir, message in [(a_file, 'exists and is not a folder'),
+                             (a_file / 'sub', 'is not a writable folder')]:
+        code = _run_infer(infer, setup, tmp_path, '--out-dir', str(out_dir),
+                          ckpt=missing_ckpt)
+        err = capsys.readouterr().err
+        assert code == 1 and f"--out-dir '{out_dir}' {message}" in err, err
+        assert 'no_such.pth' not in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root may write to a read-only folder')
+def test_unwritable_out_dir(infer, setup, tmp_path, capsys):
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o500)
+    code = _run_infer(infer, setup, tmp_path, '--out-dir', str(locked))
+    assert code == 1 and 'is not a writable folder' in capsys.readouterr().err
+
+
+def test_one_bad_image_does_not_stop_the_batch(infer, setup, tmp_path, capsys):
+    folder = tmp_path / 'batch'
+    folder.mkdir()
+    for name in ('a.png', 'd.tif'):
+        (folder / name).write_bytes((setup['images'] / name).read_bytes())
+    (folder / 'b_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n but then nothing')
+    (folder / 'c_big.png').write_bytes((setup['images'] / 'a.png').read_bytes())
+    code = _run_infer(infer, setup, tmp_path, '--max-pixels', str(40 * 40),
+                      inputs=[str(folder)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert 'wrote 1 label and overlay PNGs' in captured.out  # d.tif (22x19)
+    assert 'error: 3 of 4 images failed:' in captured.err
+    assert f"cannot read image '{folder / 'b_broken.png'}'" in captured.err
+    assert (f"image '{folder / 'c_big.png'}' is 53x37 = 1,961 pixels, above the limit "
+            'of 1,600 (--max-pixels)') in captured.err
+    assert sorted(p.name for p in (tmp_path / 'out' / 'labels').iterdir()) == ['d.png']
+    assert _run_infer(infer, setup, tmp_path, '--max-pixels', '0',
+                      inputs=[str(folder / 'c_big.png')]) == 0
+
+
+def test_huge_image_refused_from_its_header(tmp_path):
+    """An 8000x8000 PNG of a few kB: refused before it is decoded."""
+    from mmseg_fcn_classic.apis.inference import MAX_PIXELS, read_image
+    path = tmp_path / 'huge.png'
+    Image.new('L', (8000, 8000)).save(path, optimize=True)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(ValueError, match=r"huge\.png' is 8000x8000 = 64,000,000 pixels"):
+        read_image(str(path), max_pixels=MAX_PIXELS)
+
+
+def test_checkpoint_over_http_is_refused(infer, setup, tmp_path, capsys, monkeypatch):
+    import functools
+    import http.server
+    import threading
+    from tests.test_engine.conftest import WriteMarker
+    marker = tmp_path / 'PWNED'
+    (tmp_path / 'www').mkdir()
+    torch.save({'state_dict': {}, 'x': WriteMarker(marker)}, tmp_path / 'www' / 'e.pth')
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / 'www')))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    try:
+        url = f'http://127.0.0.1:{server.server_address[1]}/e.pth'
+        assert _run_infer(infer, setup, tmp_path, ckpt=url) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert 'Refusing to fully unpickle checkpoint' in err and url in err
+    assert not marker.exists()

@@ -171,3 +171,64 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_data):
                for k, v in probes[0]['end'].items()), 'weights changed'
     ckpt = torch.load(osp.join(work, 'iter_3.pth'), weights_only=False)
     assert len(ckpt['rng_states']) == 2
+
+
+# ---------------------------------------------------------------- issue 11
+
+
+def test_load_from_http_is_refused(tmp_path, tiny_data):
+    """A malicious checkpoint on a web server never runs, whatever the scheme."""
+    import functools
+    import http.server
+    import threading
+    from tests.test_engine.conftest import WriteMarker
+    marker = tmp_path / 'PWNED'
+    www = tmp_path / 'www'
+    www.mkdir()
+    torch.save({'state_dict': {}, 'x': WriteMarker(marker)}, www / 'evil.pth')
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(www)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f'http://127.0.0.1:{server.server_address[1]}/evil.pth'
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, probe=False)
+    try:
+        proc = subprocess.run(
+            [sys.executable, TRAIN, cfg, '--work-dir', str(tmp_path / 'work'),
+             '--cfg-options', f'load_from={url}'], cwd=tmp_path, capture_output=True,
+            text=True, timeout=600, env=_env(TORCH_HOME=str(tmp_path / 'torch_home')))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode != 0
+    assert 'Refusing to fully unpickle checkpoint' in proc.stderr and url in proc.stderr
+    assert not marker.exists()
+
+
+def test_bare_resume_ignores_schemes_in_last_checkpoint(tmp_path, tiny_data):
+    from mmseg_fcn_classic.engine.checkpoint import UntrustedPathError
+    from mmseg_fcn_classic.tools.train import apply_resume
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'last_checkpoint').write_text('trusted:///tmp/evil.pth')
+    cfg = Config.fromfile(write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data,
+                                            probe=False))
+    cfg.work_dir = str(work)
+    with pytest.raises(UntrustedPathError, match=str(work / 'last_checkpoint')):
+        apply_resume(cfg, 'auto')
+    apply_resume(cfg, 'trusted:///tmp/typed.pth')  # typed by the user: honoured
+    assert cfg.load_from == 'trusted:///tmp/typed.pth' and cfg.resume
+
+
+def test_test_tool_rejects_a_checkpoint_that_does_not_fit(tmp_path, tiny_data):
+    from mmseg_fcn_classic.engine.weights import CheckpointMismatchError
+    from mmseg_fcn_classic.tools import test as test_tool
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, probe=False)
+    ckpt = tmp_path / 'unrelated.pth'
+    torch.save({'state_dict': {'foo.weight': torch.ones(2)}}, ckpt)
+    args = [cfg, str(ckpt), '--work-dir', str(tmp_path / 'work'),
+            '--no-keep-freed-memory']
+    with pytest.raises(CheckpointMismatchError) as err:
+        test_tool.main(args)
+    assert f'checkpoint {ckpt} does not fit the model' in str(err.value)
+    assert 'foo.weight' in str(err.value) and 'backbone.conv1_1.weight' in str(err.value)
+    test_tool.main(args + ['--non-strict'])  # an explicit partial load runs

@@ -73,3 +73,39 @@ def test_stage_loader_errors(tmp_path):
     torch.save({'meta': {'iter': 4, 'cfg': 'train_cfg = dict(max_iters=4)\n'},
                 'state_dict': {}}, ckpt)
     assert stage_finished(str(work))
+
+
+def test_staged_resume_does_not_trust_a_work_dir(tmp_path):
+    """train_staged.sh always passes a bare --resume: a last_checkpoint saying
+    trusted:// must not turn full unpickling on."""
+    from tests.test_engine.conftest import WriteMarker
+    data = make_tiny_data(str(tmp_path / 'data'), n_train=4)
+    config = write_tiny_config(str(tmp_path / 'tiny32s.py'), data, max_iters=2,
+                               ckpt_interval=2, skips=())
+    marker = tmp_path / 'PWNED'
+    work = tmp_path / 'runs' / 'tiny32s'
+    work.mkdir(parents=True)
+    torch.save({'meta': {'iter': 1, 'epoch': 0}, 'state_dict': {},
+                'message_hub': {}, 'x': WriteMarker(marker)}, work / 'iter_1.pth')
+    (work / 'last_checkpoint').write_text(f'trusted://{work / "iter_1.pth"}')
+    env = dict(os.environ, PYTHON=sys.executable, STAGES=config,
+               WORK_ROOT=str(tmp_path / 'runs'), OMP_NUM_THREADS='1',
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run(['bash', osp.join(REPO, 'tools', 'train_staged.sh')],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode != 0
+    assert f"{work / 'last_checkpoint'} names 'trusted://" in proc.stderr
+    assert not marker.exists()
+
+
+def test_stage_checkpoint_falls_back_when_last_checkpoint_is_garbled(tmp_path):
+    work = tmp_path / 'done'
+    work.mkdir()
+    torch.save({'meta': {'iter': 4, 'cfg': 'train_cfg = dict(max_iters=4)\n'},
+                'state_dict': {'w': torch.ones(1)}}, work / 'iter_4.pth')
+    (work / 'last_checkpoint').write_bytes(b'')  # killed between truncate and write
+    assert stage_finished(str(work))
+    (work / 'last_checkpoint').write_text('stage:///elsewhere')
+    with pytest.raises(ValueError, match='must be a plain local path'):
+        load_stage_checkpoint('stage://' + str(work))

@@ -17,7 +17,8 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=550,
+    # mmengine's CheckpointHook with atomic saves, pruning after the new file
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=550,
                     save_best='mIoU', rule='greater', max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
