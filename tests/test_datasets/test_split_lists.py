@@ -3,7 +3,7 @@ import pytest
 from mmseg.registry import DATASETS
 
 from mmseg_fcn_classic.datasets.validation import ListFileError, iter_ids
-from tests.data_trees import make_polyps912_tree, make_voc_sbd_tree
+from mmseg_fcn_classic.testing.synthetic import make_polyps912_tree, make_voc_sbd_tree
 
 VOC_LISTS = 'VOCdevkit/VOC2012/ImageSets/Segmentation'
 SBD_LISTS = 'benchmark_RELEASE/dataset'

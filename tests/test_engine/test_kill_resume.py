@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs
-from tests.tiny_configs import REPO, make_tiny_data, write_tiny_config
+from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 WIDE = dict(widths=(4, 8, 8, 16, 16), fc_channels=2560)  # ~100 MB with Adam's state
 MAX_ITERS, INTERVAL = 6, 2
@@ -62,7 +63,7 @@ default_hooks = dict(
     visualization=dict(draw=False))
 '''
     return write_tiny_config(str(folder / f'wide_keep{keep}.py'), data,
-                             max_iters=MAX_ITERS, ckpt_interval=INTERVAL, probe=False,
+                             max_iters=MAX_ITERS, ckpt_interval=INTERVAL,
                              extra=extra)
 
 

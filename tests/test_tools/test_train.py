@@ -190,7 +190,7 @@ def test_load_from_http_is_refused(tmp_path, tiny_data):
         http.server.SimpleHTTPRequestHandler, directory=str(www)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f'http://127.0.0.1:{server.server_address[1]}/evil.pth'
-    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, probe=False)
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data)
     try:
         proc = subprocess.run(
             [sys.executable, TRAIN, cfg, '--work-dir', str(tmp_path / 'work'),
@@ -210,8 +210,7 @@ def test_bare_resume_ignores_schemes_in_last_checkpoint(tmp_path, tiny_data):
     work = tmp_path / 'work'
     work.mkdir()
     (work / 'last_checkpoint').write_text('trusted:///tmp/evil.pth')
-    cfg = Config.fromfile(write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data,
-                                            probe=False))
+    cfg = Config.fromfile(write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data))
     cfg.work_dir = str(work)
     with pytest.raises(UntrustedPathError, match=str(work / 'last_checkpoint')):
         apply_resume(cfg, 'auto')
@@ -222,7 +221,7 @@ def test_bare_resume_ignores_schemes_in_last_checkpoint(tmp_path, tiny_data):
 def test_test_tool_rejects_a_checkpoint_that_does_not_fit(tmp_path, tiny_data):
     from mmseg_fcn_classic.engine.weights import CheckpointMismatchError
     from mmseg_fcn_classic.tools import test as test_tool
-    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, probe=False)
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data)
     ckpt = tmp_path / 'unrelated.pth'
     torch.save({'state_dict': {'foo.weight': torch.ones(2)}}, ckpt)
     args = [cfg, str(ckpt), '--work-dir', str(tmp_path / 'work'),
