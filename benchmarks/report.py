@@ -7,9 +7,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
-
 from .cases import peak_dtype
+from .data import WORKER_HEADROOM, workers_needed
 
 #: Targets of the project for the CPU fp32 run (``docs/benchmarks.md``).
 TARGETS = dict(inference_peak_fraction=0.85, train_time_ratio=0.85,
@@ -89,8 +88,10 @@ def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
     return ratios, targets
 
 
-def starvation(data: List[dict], models: List[dict]) -> None:
-    """Add to each data entry the model's training rate and the headroom."""
+def starvation(data: List[dict], models: List[dict],
+               headroom: float = WORKER_HEADROOM) -> None:
+    """Add to each data entry the training rate of this run's fastest FCN-8s and
+    the workers it needs (:func:`benchmarks.data.workers_needed`)."""
     train = [m for m in models if m['spec']['kind'] == 'ours'
              and m['spec'].get('variant') == '8s' and 'training' in m
              and not m['spec'].get('freeze')]
@@ -99,11 +100,29 @@ def starvation(data: List[dict], models: List[dict]) -> None:
     fastest = max(train, key=lambda m: m['training']['images_per_s'])
     rate = fastest['training']['images_per_s']
     for entry in data:
+        if 'samples_per_s' not in entry:
+            continue
         entry['model'] = fastest['name']
         entry['model_train_samples_per_s'] = rate
-        entry['headroom_one_worker'] = entry['samples_per_s'] / rate
-        entry['workers_needed'] = int(np.ceil(rate / entry['samples_per_s']))
-        entry['starves_model'] = entry['workers_needed'] > entry['num_workers']
+        entry['model_workers_needed'] = workers_needed(rate, entry['samples_per_s'],
+                                                       headroom)
+        entry['starves_model'] = entry['model_workers_needed'] > entry['num_workers']
+
+
+def data_lines(data: List[dict]) -> List[str]:
+    """One line per pipeline: its rate per worker and the workers it needs."""
+    out = []
+    for d in data:
+        if 'error' in d:
+            out.append(f"{d['name']}: FAILED: {d['error']}")
+            continue
+        line = (f"{d['name']}: {d['samples_per_s']:.1f} samples/s per worker "
+                f"({d['ms_per_sample']:.1f} ms/sample, {d['sample_shape']})")
+        if 'gpu_rate' in d:
+            line += (f"; {d['gpu_rate']['images_per_s']:.0f} images/s need "
+                     f"{d['workers_needed']} workers, config: {d['num_workers']}")
+        out.append(line)
+    return out
 
 
 def findings(results: dict) -> List[str]:
@@ -137,14 +156,24 @@ def findings(results: dict) -> List[str]:
             'show what keeping freed memory costs in resident memory and saves in '
             'time.')
     for d in results.get('data', []):
-        if 'starves_model' not in d:
+        if 'error' in d:
+            out.append(f"{d['name']} ({d['config']}) was not measured: "
+                       f"{d['error']}")
             continue
-        verdict = ('starves the model' if d['starves_model'] else
-                   'keeps up with the model')
-        out.append(f"{d['name']}: {d['samples_per_s']:.1f} samples/s per process "
-                   f"vs {d['model_train_samples_per_s']:.3f} consumed by "
-                   f"{d['model']}: {verdict} with the config's "
-                   f"{d['num_workers']} workers ({d['workers_needed']} needed).")
+        if 'gpu_rate' in d:
+            verdict = 'enough' if d['enough_workers'] else 'too few'
+            out.append(
+                f"{d['name']}: one worker delivers {d['samples_per_s']:.1f} "
+                f"samples/s; {d['gpu_rate']['images_per_s']:.0f} images/s "
+                f"({d['gpu_rate']['source']}) need {d['workers_needed']} workers "
+                f"per GPU with {d['headroom']:g}x headroom; {d['config']} sets "
+                f"num_workers={d['num_workers']}: {verdict}.")
+        if 'starves_model' in d:
+            verdict = ('starves it' if d['starves_model'] else 'keeps up')
+            out.append(f"{d['name']}: against {d['model']}'s measured "
+                       f"{d['model_train_samples_per_s']:.3f} samples/s, "
+                       f"{d['model_workers_needed']} workers needed; the config's "
+                       f"{d['num_workers']} {verdict}.")
     return out
 
 
@@ -171,12 +200,14 @@ def tables(results: dict) -> List[Tuple[str, List[str], List[List[str]]]]:
     """The report's tables: (title, header, rows)."""
     out = []
     peaks = results['gemm_peak']
-    out.append(('GEMM peak (square matrix products sampled between the model '
-                'steps)',
-                ['dtype', 'size', 'products', 'best GFLOP/s', 'median GFLOP/s'],
-                [[k, str(v['size']), str(v['samples']),
-                  _fmt(v['best_gflops'], '.1f'), _fmt(v['median_gflops'], '.1f')]
-                 for k, v in peaks.items()]))
+    if peaks:
+        out.append(('GEMM peak (square matrix products sampled between the model '
+                    'steps)',
+                    ['dtype', 'size', 'products', 'best GFLOP/s',
+                     'median GFLOP/s'],
+                    [[k, str(v['size']), str(v['samples']),
+                      _fmt(v['best_gflops'], '.1f'), _fmt(v['median_gflops'], '.1f')]
+                     for k, v in peaks.items()]))
     for phase in ('inference', 'training'):
         rows = []
         for m in results['models']:
@@ -223,19 +254,42 @@ def tables(results: dict) -> List[Tuple[str, List[str], List[List[str]]]]:
                       _fmt(t['value'], '.3f'),
                       'yes' if t['met'] else 'NO'] for t in results['targets']]))
     if results.get('data'):
-        out.append(('Data pipelines (one process, per sample: load, decode, '
-                    'label checks, transforms, pack)',
-                    ['pipeline', 'samples/s', 'ms/sample', 'config batch x workers',
-                     'model trains samples/s', 'workers needed', 'starves?'],
-                    [[d['name'], _fmt(d['samples_per_s'], '.1f'),
-                      _fmt(d['ms_per_sample'], '.1f'),
-                      f"{d['batch_size']} x {d['num_workers']}",
-                      _fmt(d.get('model_train_samples_per_s'), '.3f'),
-                      str(d.get('workers_needed', '–')),
-                      ('YES' if d['starves_model'] else 'no')
-                      if 'starves_model' in d else '–']
-                     for d in results['data']]))
+        out.append(data_table(results['data']))
     return out
+
+
+def _wxh(chw: Optional[List[int]]) -> str:
+    return f'{chw[2]}x{chw[1]}' if chw else '–'
+
+
+def data_table(data: List[dict]) -> Tuple[str, List[str], List[List[str]]]:
+    """The data-pipeline table: one loader worker's rate, and the workers needed."""
+    rows = []
+    for d in data:
+        if 'error' in d:
+            rows.append([d['name'], f"failed: {d['error']}"] + ['–'] * 8)
+            continue
+        gpu = d.get('gpu_rate', {})
+        rows.append([
+            d['name'], _wxh(d.get('sample_shape') or d.get('output_shape')),
+            _fmt(d['samples_per_s'], '.1f'), _fmt(d['ms_per_sample'], '.1f'),
+            _fmt(gpu.get('images_per_s'), '.0f'),
+            str(d.get('workers_needed', '–')),
+            f"{d['batch_size']} x {d['num_workers']}"
+            f"{' persistent' if d.get('persistent_workers') else ''}"
+            f"{' pinned' if d.get('pin_memory') else ''}",
+            ('yes' if d['enough_workers'] else 'NO') if 'enough_workers' in d
+            else '–',
+            _fmt(d.get('model_train_samples_per_s'), '.3f'),
+            str(d.get('model_workers_needed', '–'))])
+    headroom = next((d['headroom'] for d in data if 'headroom' in d), None)
+    return (('Data pipelines (one loader worker: load, decode, label checks, '
+             'transforms, pack, collate)'),
+            ['pipeline', 'sample WxH', 'samples/s per worker', 'ms/sample',
+             'GPU images/s to feed',
+             f'workers needed (x{_fmt(headroom, "g")} headroom)',
+             'config batch x workers', 'enough?', "this run's FCN-8s trains "
+             'samples/s', 'workers for it'], rows)
 
 
 def format_table(header: List[str], rows: List[List[str]], markdown: bool) -> str:
@@ -268,6 +322,21 @@ def notes() -> str:
         return f.read()
 
 
+def _settings_line(s: dict) -> str:
+    if s.get('data_only'):
+        return (f"* **Settings:** data pipelines only; {s['data_samples']} generated "
+                f"samples per dataset, {s['data_samples'] * s['data_reps']} timed "
+                'per pipeline')
+    return (f"* **Settings:** device `{s['device']}`, {s['size_hw'][1]}x"
+            f"{s['size_hw'][0]} (WxH), batch {s['batch']}, torch threads "
+            f"{s['threads']}, warm-up {s['warmup']}, timed steps {s['reps']} "
+            f"(inference) / {s['train_reps']} (training), modes "
+            f"{', '.join(s['modes'])}"
+            + (f", widths {s['widths']}, fc {s['fc_channels']}" if s['widths']
+               else '')
+            + (', one worker process per model' if s['isolated'] else ''))
+
+
 def to_markdown(results: dict) -> str:
     """The whole ``docs/benchmarks.md`` page for ``results``."""
     m = results['machine']
@@ -290,12 +359,7 @@ def to_markdown(results: dict) -> str:
         + (f", GPU {m['gpu']} (CUDA {m['cuda']})" if 'gpu' in m else ''),
         f"* **Software:** Python {m['python']}, torch {m['torch']}, mmseg "
         f"{m['mmseg']}, mmengine {m['mmengine']}, mmcv {m['mmcv']}",
-        f"* **Settings:** device `{s['device']}`, {s['size_hw'][1]}x"
-        f"{s['size_hw'][0]} (WxH), batch {s['batch']}, torch threads "
-        f"{s['threads']}, warm-up {s['warmup']}, timed steps {s['reps']} "
-        f"(inference) / {s['train_reps']} (training), modes {', '.join(s['modes'])}"
-        + (f", widths {s['widths']}, fc {s['fc_channels']}" if s['widths'] else '')
-        + (', one worker process per model' if s['isolated'] else ''),
+        _settings_line(s),
         f"* **Load average** (1/5/15 min) at start {results['load_average_start']}, "
         f"at end {results.get('load_average_end')}. Other processes running at "
         'the same time slow every figure down; the ratios, measured in the same '
