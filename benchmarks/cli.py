@@ -63,11 +63,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--threads', type=int,
                         help='torch threads (default: all usable CPUs)')
-    parser.add_argument('--warmup', type=int, default=1,
-                        help='warm-up steps per phase, the first one counts FLOPs')
-    parser.add_argument('--reps', type=int, help='timed inference steps (default 3)')
+    parser.add_argument('--warmup', type=int,
+                        help='warm-up steps per phase, the first one counts FLOPs '
+                        '(default 1; CUDA 3)')
+    parser.add_argument('--reps', type=int,
+                        help='timed inference steps (default 3; CUDA 10)')
     parser.add_argument('--train-reps', type=int,
-                        help='timed training steps (default 3)')
+                        help='timed training steps (default 3; CUDA 10)')
     parser.add_argument('--widths', nargs=5, type=int,
                         help='conv block widths (narrow smoke-test models)')
     parser.add_argument('--fc-channels', type=int, help='fc6 / fc7 width')
@@ -93,7 +95,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--worker-headroom', type=float, default=WORKER_HEADROOM,
                         help='workers needed = ceil(rate x headroom / samples/s '
                         'per worker)')
-    parser.add_argument('--gemm-size', type=int, help='default 4096 (--quick 1024)')
+    parser.add_argument('--gemm-size', type=int,
+                        help='default 4096 on the CPU, 8192 on CUDA (--quick 1024)')
     parser.add_argument('--gemm-reps', type=int, default=2,
                         help='products per GEMM sample (sampled between rounds)')
     parser.add_argument('--cudnn-benchmark', action='store_true',
@@ -120,14 +123,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.data_only and args.no_data:
         parser.error('--data-only and --no-data leave nothing to measure')
     quick = args.quick
+    cuda = args.device.startswith('cuda')  # steps of milliseconds: more of them
+    if args.warmup is None:
+        args.warmup = 3 if cuda else 1
     if args.size is None:
         args.size = [96, 128] if quick else [375, 500]
     if args.reps is None:
-        args.reps = 2 if quick else 3
+        args.reps = 2 if quick else (10 if cuda else 3)
     if args.train_reps is None:
-        args.train_reps = 2 if quick else 3
-    if args.gemm_size is None:
-        args.gemm_size = 1024 if quick else 4096
+        args.train_reps = 2 if quick else (10 if cuda else 3)
+    if args.gemm_size is None:  # a GPU multiplies 4096^2 in well under a ms
+        args.gemm_size = 1024 if quick else (8192 if cuda else 4096)
     if args.data_samples is None:
         args.data_samples = 3 if quick else 12
     if quick and args.widths is None:
@@ -135,8 +141,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if quick and args.fc_channels is None:
         args.fc_channels = QUICK_FC_CHANNELS
     if args.modes is None:
-        args.modes = ['fp32', 'bf16-cl'] if args.device.startswith('cuda') \
-            else ['fp32']
+        args.modes = ['fp32', 'bf16-cl'] if cuda else ['fp32']
     if args.threads is None:
         args.threads = len(os.sched_getaffinity(0)) \
             if hasattr(os, 'sched_getaffinity') else os.cpu_count()
