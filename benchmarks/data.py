@@ -247,6 +247,18 @@ WRITERS: Dict[str, Callable[..., str]] = {
 # --------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------
+class StampedCollate:
+    """A collate function that also returns the worker's CPU time when the batch
+    was ready (``time.process_time()``), so that the worker's CPU seconds per
+    batch can be told from the wall time on a busy machine."""
+
+    def __init__(self, collate: Callable) -> None:
+        self.collate = collate
+
+    def __call__(self, samples: list) -> Tuple[dict, float]:
+        return self.collate(samples), time.process_time()
+
+
 def loader_rate(cfg, data_root: str, overrides: dict, samples: int,
                 warmup_batches: int = 1) -> dict:
     """Samples/s that one loader worker delivers for a config's train pipeline.
@@ -256,7 +268,11 @@ def loader_rate(cfg, data_root: str, overrides: dict, samples: int,
     ``num_workers=1``, the config's multiprocessing start method and OpenCV
     threads, and no pinned memory (pinning is the main process's work). After
     ``warmup_batches`` (the worker's start-up), enough batches for ``samples``
-    samples are timed as the training loop receives them.
+    samples are timed as the training loop receives them (wall time), and the
+    worker's CPU time for them is read off :class:`StampedCollate`. The worker is
+    single-threaded (torch sets one thread in loader workers, OpenCV as
+    configured), so its rate per CPU-second is what it delivers with a core to
+    itself; on a loaded machine the wall rate is lower.
 
     Args:
         cfg (Config): The leaf config.
@@ -266,8 +282,9 @@ def loader_rate(cfg, data_root: str, overrides: dict, samples: int,
         warmup_batches (int): Untimed batches first. Defaults to 1.
 
     Returns:
-        dict: ``samples``, ``seconds``, ``samples_per_s``, ``ms_per_sample``,
-        ``batches``, ``sample_shape`` (C, H, W of the first timed sample).
+        dict: ``samples``, ``batches``, ``seconds``, ``samples_per_s``,
+        ``ms_per_sample``, ``cpu_seconds``, ``samples_per_cpu_s``,
+        ``sample_shape`` (C, H, W of the first timed sample).
     """
     import cv2
     from mmengine.runner import Runner
@@ -283,21 +300,24 @@ def loader_rate(cfg, data_root: str, overrides: dict, samples: int,
     batch_size = int(loader_cfg['batch_size'])
     batches = max(1, math.ceil(samples / batch_size))
     loader = Runner.build_dataloader(loader_cfg, seed=0)
+    loader.collate_fn = StampedCollate(loader.collate_fn)
     it = iter(loader)
     try:
         for _ in range(warmup_batches):
-            next(it)
+            _, cpu_start = next(it)
         start = time.perf_counter()
         for n in range(batches):
-            batch = next(it)
+            batch, cpu_end = next(it)
             if n == 0:
                 shape = list(batch['inputs'][0].shape)
         seconds = time.perf_counter() - start
     finally:
         del it  # stops the worker
     done = batches * batch_size
+    cpu_seconds = cpu_end - cpu_start
     return dict(samples=done, batches=batches, seconds=seconds,
                 samples_per_s=done / seconds, ms_per_sample=1e3 * seconds / done,
+                cpu_seconds=cpu_seconds, samples_per_cpu_s=done / cpu_seconds,
                 sample_shape=shape)
 
 
@@ -362,6 +382,10 @@ def add_gpu_rate(entries: List[dict], gpu_rate: Optional[float],
     With ``gpu_rate`` (images/s) every pipeline is given that rate; without, a
     GPU pipeline's rate is :func:`gpu_images_per_s` of its sample size's
     :func:`train_flops_per_image` at ``peak_flops``, and the demo gets none.
+    ``workers_needed`` is from the measured (wall) rate per worker,
+    ``workers_needed_own_core`` from the rate per CPU-second (a worker with a core
+    to itself, as on a GPU node with cores to spare); ``enough_workers`` compares
+    the latter with the config's ``num_workers``.
     """
     for e in entries:
         if 'samples_per_s' not in e:
@@ -380,10 +404,12 @@ def add_gpu_rate(entries: List[dict], gpu_rate: Optional[float],
                 fraction=GPU_PEAK_FRACTION)
         else:
             continue
+        rate = e['gpu_rate']['images_per_s']
         e['headroom'] = headroom
-        e['workers_needed'] = workers_needed(e['gpu_rate']['images_per_s'],
-                                             e['samples_per_s'], headroom)
-        e['enough_workers'] = e['num_workers'] >= e['workers_needed']
+        e['workers_needed'] = workers_needed(rate, e['samples_per_s'], headroom)
+        e['workers_needed_own_core'] = workers_needed(rate, e['samples_per_cpu_s'],
+                                                      headroom)
+        e['enough_workers'] = e['num_workers'] >= e['workers_needed_own_core']
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -136,11 +136,13 @@ def data_lines(data: List[dict]) -> List[str]:
         if 'error' in d:
             out.append(f"{d['name']}: FAILED: {d['error']}")
             continue
-        line = (f"{d['name']}: {d['samples_per_s']:.1f} samples/s per worker "
-                f"({d['ms_per_sample']:.1f} ms/sample, {d['sample_shape']})")
+        line = (f"{d['name']}: {d['samples_per_s']:.1f} samples/s per worker, "
+                f"{d['samples_per_cpu_s']:.1f} per CPU-second "
+                f"({d['sample_shape']})")
         if 'gpu_rate' in d:
             line += (f"; {d['gpu_rate']['images_per_s']:.0f} images/s need "
-                     f"{d['workers_needed']} workers, config: {d['num_workers']}")
+                     f"{d['workers_needed']} workers ({d['workers_needed_own_core']} "
+                     f"with a core each), config: {d['num_workers']}")
         out.append(line)
     return out
 
@@ -184,9 +186,11 @@ def findings(results: dict) -> List[str]:
             verdict = 'enough' if d['enough_workers'] else 'too few'
             out.append(
                 f"{d['name']}: one worker delivers {d['samples_per_s']:.1f} "
-                f"samples/s; {d['gpu_rate']['images_per_s']:.0f} images/s "
-                f"({d['gpu_rate']['source']}) need {d['workers_needed']} workers "
-                f"per GPU with {d['headroom']:g}x headroom; {d['config']} sets "
+                f"samples/s ({d['samples_per_cpu_s']:.1f} per CPU-second); "
+                f"{d['gpu_rate']['images_per_s']:.0f} images/s "
+                f"({d['gpu_rate']['source']}) need {d['workers_needed_own_core']} "
+                f"workers per GPU with a core each ({d['workers_needed']} at this "
+                f"run's rate), with {d['headroom']:g}x headroom; {d['config']} sets "
                 f"num_workers={d['num_workers']}: {verdict}.")
         if 'starves_model' in d:
             verdict = ('starves it' if d['starves_model'] else 'keeps up')
@@ -287,14 +291,16 @@ def data_table(data: List[dict]) -> Tuple[str, List[str], List[List[str]]]:
     rows = []
     for d in data:
         if 'error' in d:
-            rows.append([d['name'], f"failed: {d['error']}"] + ['–'] * 8)
+            rows.append([d['name'], f"failed: {d['error']}"] + ['–'] * 7)
             continue
         gpu = d.get('gpu_rate', {})
         rows.append([
             d['name'], _wxh(d.get('sample_shape') or d.get('output_shape')),
-            _fmt(d['samples_per_s'], '.1f'), _fmt(d['ms_per_sample'], '.1f'),
+            f"{_fmt(d['samples_per_s'], '.1f')} / "
+            f"{_fmt(d.get('samples_per_cpu_s'), '.1f')}",
             _fmt(gpu.get('images_per_s'), '.0f'),
-            str(d.get('workers_needed', '–')),
+            f"{d['workers_needed']} / {d.get('workers_needed_own_core', '–')}"
+            if 'workers_needed' in d else '–',
             f"{d['batch_size']} x {d['num_workers']}"
             f"{' persistent' if d.get('persistent_workers') else ''}"
             f"{' pinned' if d.get('pin_memory') else ''}",
@@ -305,11 +311,11 @@ def data_table(data: List[dict]) -> Tuple[str, List[str], List[List[str]]]:
     headroom = next((d['headroom'] for d in data if 'headroom' in d), None)
     return (('Data pipelines (one loader worker: load, decode, label checks, '
              'transforms, pack, collate)'),
-            ['pipeline', 'sample WxH', 'samples/s per worker', 'ms/sample',
-             'GPU images/s to feed',
-             f'workers needed (x{_fmt(headroom, "g")} headroom)',
-             'config batch x workers', 'enough?', "this run's FCN-8s trains "
-             'samples/s', 'workers for it'], rows)
+            ['pipeline', 'sample WxH', 'samples/s per worker (wall / per CPU-s)',
+             'GPU images/s to feed', f'workers needed, x{_fmt(headroom, "g")} '
+             'headroom (wall / own core)', 'config batch x workers',
+             'enough? (own core)', "this run's FCN-8s trains samples/s",
+             'workers for it'], rows)
 
 
 def format_table(header: List[str], rows: List[List[str]], markdown: bool) -> str:

@@ -84,7 +84,10 @@ def test_json_has_every_figure(quick_run):
     assert voc['gpu_rate']['gflop_per_image'] == pytest.approx(879.3, abs=0.1)
     assert voc['workers_needed'] == workers_needed(
         voc['gpu_rate']['images_per_s'], voc['samples_per_s'])
-    assert voc['enough_workers'] == (voc['num_workers'] >= voc['workers_needed'])
+    assert voc['workers_needed_own_core'] == workers_needed(
+        voc['gpu_rate']['images_per_s'], voc['samples_per_cpu_s'])
+    assert voc['enough_workers'] == (voc['num_workers'] >=
+                                     voc['workers_needed_own_core'])
     assert results['settings']['worker_headroom'] == WORKER_HEADROOM
 
 

@@ -38,13 +38,15 @@ def test_gpu_rate_is_the_issues_estimate_from_the_flop_count():
 
 def test_add_gpu_rate_given_or_from_flops():
     def entry(gpu, shape=(3, 60, 80)):
-        return dict(name='x', gpu=gpu, samples_per_s=100.0, num_workers=2,
-                    num_classes=21, sample_shape=list(shape))
+        return dict(name='x', gpu=gpu, samples_per_s=100.0, samples_per_cpu_s=200.0,
+                    num_workers=2, num_classes=21, sample_shape=list(shape))
 
     given = [entry(True), entry(False), dict(name='broken', gpu=True, error='e')]
     add_gpu_rate(given, 300, 790e12, 'stated', headroom=1.0)
     assert [e.get('workers_needed') for e in given] == [3, 3, None]
-    assert [e.get('enough_workers') for e in given] == [False, False, None]
+    # the config's 2 workers, each with a core to itself, deliver 400/s
+    assert [e.get('workers_needed_own_core') for e in given] == [2, 2, None]
+    assert [e.get('enough_workers') for e in given] == [True, True, None]
     assert given[0]['gpu_rate']['source'] == '--gpu-rate'
 
     derived = [entry(True), entry(False)]
@@ -52,6 +54,7 @@ def test_add_gpu_rate_given_or_from_flops():
     rate = gpu_images_per_s(train_flops_per_image(21, 60, 80), 790e12)
     assert derived[0]['gpu_rate']['images_per_s'] == pytest.approx(rate)
     assert derived[0]['workers_needed'] == workers_needed(rate, 100.0)
+    assert derived[0]['workers_needed_own_core'] == workers_needed(rate, 200.0)
     assert 'stated' in derived[0]['gpu_rate']['source']
     assert 'gpu_rate' not in derived[1]  # the demo trains a narrow model on the CPU
 
@@ -73,8 +76,10 @@ def test_one_worker_per_pipeline_and_failures_are_reported():
     assert bad['name'] == 'broken' and 'no_such_config.py' in bad['error']
     assert good['batch_size'] == 8 and good['samples'] == 8  # one whole batch
     assert good['num_workers'] == 1 and good['sample_shape'] == [3, 64, 64]
-    assert good['samples_per_s'] > 0
+    assert good['samples_per_s'] > 0 and good['samples_per_cpu_s'] > 0
     assert good['ms_per_sample'] == pytest.approx(1e3 / good['samples_per_s'])
+    # the worker's own CPU seconds for the timed batch, not the parent's
+    assert 0 < good['cpu_seconds'] < 60
 
 
 def test_voc_writer_for_a_short_training_run(tmp_path):
