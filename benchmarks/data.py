@@ -279,7 +279,7 @@ def loader_rate(cfg, data_root: str, overrides: dict, samples: int,
         data_root (str): Where the generated data is.
         overrides (dict): Dataset keys to change (e.g. ``split``).
         samples (int): Samples to time (at least one batch).
-        warmup_batches (int): Untimed batches first. Defaults to 1.
+        warmup_batches (int): Untimed batches first (at least 1). Defaults to 1.
 
     Returns:
         dict: ``samples``, ``batches``, ``seconds``, ``samples_per_s``,
@@ -303,7 +303,7 @@ def loader_rate(cfg, data_root: str, overrides: dict, samples: int,
     loader.collate_fn = StampedCollate(loader.collate_fn)
     it = iter(loader)
     try:
-        for _ in range(warmup_batches):
+        for _ in range(max(1, warmup_batches)):
             _, cpu_start = next(it)
         start = time.perf_counter()
         for n in range(batches):
