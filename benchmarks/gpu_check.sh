@@ -89,10 +89,10 @@ printf '# benchmarks/gpu_check.sh: %s, %s\n# step status seconds command\n' \
   "$MODE" "$(date -Is)" > "$SUMMARY"
 
 step() {  # name limit_s command...
-  local name=$1 limit=$2; shift 2
+  local name=$1 limit=$(( $2 * SCALE )); shift 2
   local start=$SECONDS rc
   echo "=== $name: $*" >> "$LOG"
-  timeout --kill-after=10 "$(( limit * SCALE ))" "$@" >> "$LOG" 2>&1
+  timeout --kill-after=10 "$limit" "$@" >> "$LOG" 2>&1
   rc=$?
   local status=ok
   if (( rc == 124 || rc == 137 )); then status="TIMEOUT(${limit}s)";
@@ -123,11 +123,11 @@ step b16 110 "$PY" tools/benchmark.py --device "$DEVICE" --modes fp32 bf16-cl "$
   --note "benchmarks/gpu_check.sh, batch 16" \
   --out "$OUT/bench_b16.json" --markdown "$WORK/b16.md"
 # shellcheck disable=SC2046  # the options are words on purpose
-step train 75 "$PY" tools/train.py configs/fcn8s_vgg16_voc.py "${AMP[@]}" \
+step train 75 "$PY" tools/train.py configs/fcn8s_vgg16_voc.py ${AMP[@]+"${AMP[@]}"} \
   --work-dir "$WORK/train" --cfg-options $(train_opts "$ITERS")
 # shellcheck disable=SC2046
 step dist 75 bash tools/dist_train.sh configs/fcn8s_vgg16_voc.py 1 \
-  "${AMP[@]}" --work-dir "$WORK/dist" --cfg-options $(train_opts "$DIST_ITERS")
+  ${AMP[@]+"${AMP[@]}"} --work-dir "$WORK/dist" --cfg-options $(train_opts "$DIST_ITERS")
 CKPT=$(cat "$WORK/train/last_checkpoint" 2>/dev/null || echo "$WORK/train/missing.pth")
 # shellcheck disable=SC2086
 step test 45 "$PY" tools/test.py configs/fcn8s_vgg16_voc.py "$CKPT" \
