@@ -1,19 +1,15 @@
-"""The measured cases: which models a run builds, their steps, and the data pipelines.
+"""The measured model cases: which models a run builds, and their steps.
 
 A model case is a JSON-able spec (:func:`case_specs`) that :class:`Case` turns into
 a model and its inference / training step functions, measured phase by phase. The
-data-pipeline case (:func:`data_throughput`) times the shipped training pipelines
-over generated data in the real formats.
+data pipelines are :mod:`benchmarks.data`.
 """
 import argparse
 import contextlib
 import json
 import logging
-import os.path as osp
 import statistics
-import tempfile
-import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -393,97 +389,3 @@ def run_case(spec: dict) -> dict:
             case.step(phase)
         case.end(phase)
     return case.result()
-
-
-# --------------------------------------------------------------------------------
-# Data pipelines on generated data in the real formats
-# --------------------------------------------------------------------------------
-def _photo_like(rng: np.random.Generator, h: int, w: int):
-    """A :func:`synth_frame` image and its polyps as the object: JPEG decoding costs
-    what it costs on photographs rather than on noise."""
-    from mmseg_fcn_classic.testing.synthetic import synth_frame
-    img, mask = synth_frame(rng, h, w)
-    return img, mask == 1
-
-
-def make_voc_sbd_data(root: str, count: int,
-                      sizes: Sequence[Tuple[int, int]] = ((375, 500), (500, 375)),
-                      seed: int = 0) -> None:
-    """VOC2012 (jpg + palette png, ``train`` split) and SBD (jpg + ``.mat``,
-    ``sbd_train`` split) trees of ``count`` images each, with disjoint ids."""
-    from mmseg_fcn_classic.testing.synthetic import make_voc_sbd_tree
-    voc = [f'2007_{n:06d}' for n in range(count)]
-    sbd = [f'2008_{n:06d}' for n in range(count, 2 * count)]
-    make_voc_sbd_tree(root, voc_train=voc, voc_val=voc[:1], sbd_train=sbd,
-                      sbd_val=sbd[:1], sizes=sizes, extra_voc_images=(),
-                      draw=_photo_like, seed=seed)
-
-
-def make_polyps_data(root: str, count: int, size: Tuple[int, int] = (500, 574),
-                     seed: int = 0) -> None:
-    """A polyps912 ``train`` split of ``count`` :func:`synth_frame` frames
-    (``images/*.bmp``, ``masks2/*.tif``); ``valid`` and ``test`` are empty."""
-    from mmseg_fcn_classic.testing.synthetic import synth_frame, write_polyps912
-    rng = np.random.default_rng(seed)
-
-    def draw(_):
-        img, mask = synth_frame(rng, *size)
-        return img, {'masks2': mask}
-
-    write_polyps912(root, {'train': count, 'valid': 0, 'test': 0}, draw)
-
-
-def data_throughput(count: int, reps: int, seed: int = 0,
-                    voc_sizes: Sequence[Tuple[int, int]] = ((375, 500), (500, 375)),
-                    polyps_size: Tuple[int, int] = (500, 574)) -> List[dict]:
-    """Samples/s of the shipped training pipelines, one process, no collation.
-
-    Each dataset is built from its ``configs/_base_/datasets`` file (dataset
-    class and ``train_pipeline``) over generated data, two samples are read to
-    warm up, then every sample is read ``reps`` times.
-
-    Returns:
-        list[dict]: One entry per pipeline.
-    """
-    import cv2
-    from mmengine.config import Config
-    from mmseg.registry import DATASETS
-
-    from mmseg_fcn_classic.utils.config import config_path
-    cv2.setNumThreads(0)  # what the runner's env_cfg sets
-    init_mmseg()
-    cases = [
-        ('VOC2012 train (jpg + palette png)', 'voc_sbd.py', 'train',
-         dict(split='train'), 'voc'),
-        ('SBD train (jpg + .mat)', 'voc_sbd.py', 'sbd_train',
-         dict(split='sbd_train'), 'voc'),
-        ('polyps912 train (bmp + tif, 224 crop + flip)', 'polyps912.py', 'train',
-         dict(split='train'), 'polyps'),
-    ]
-    results = []
-    with tempfile.TemporaryDirectory(prefix='fcn_bench_data_') as tmp:
-        roots = dict(voc=osp.join(tmp, 'voc_sbd'), polyps=osp.join(tmp, 'polyps'))
-        make_voc_sbd_data(roots['voc'], count, voc_sizes, seed)
-        make_polyps_data(roots['polyps'], count, polyps_size, seed)
-        for name, cfg_file, split, kwargs, root in cases:
-            cfg = Config.fromfile(config_path(osp.join('_base_', 'datasets', cfg_file)))
-            ds_cfg = cfg.train_dataloader.dataset.to_dict()
-            ds_cfg.update(data_root=roots[root], **kwargs)
-            dataset = DATASETS.build(ds_cfg)
-            n = len(dataset)
-            for i in range(min(2, n)):
-                dataset[i]
-            start = time.perf_counter()
-            for _ in range(reps):
-                for i in range(n):
-                    dataset[i]
-            elapsed = time.perf_counter() - start
-            sample = dataset[0]
-            results.append(dict(
-                name=name, dataset=ds_cfg['type'], split=split, samples=n * reps,
-                seconds=elapsed, samples_per_s=n * reps / elapsed,
-                ms_per_sample=1e3 * elapsed / (n * reps),
-                output_shape=list(sample['inputs'].shape),
-                batch_size=int(cfg.train_dataloader.batch_size),
-                num_workers=int(cfg.train_dataloader.num_workers)))
-    return results

@@ -7,13 +7,15 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
-
 from .cases import peak_dtype
+from .data import WORKER_HEADROOM, workers_needed
 
 #: Targets of the project for the CPU fp32 run (``docs/benchmarks.md``).
 TARGETS = dict(inference_peak_fraction=0.85, train_time_ratio=0.85,
                train_memory_ratio=1.0)
+#: Issue 12's GPU targets: no plugin overhead over the plain baseline, and at
+#: batch >= 16 in bf16 at least half of the bf16 GEMM peak.
+GPU_TARGETS = dict(train_time_ratio=1.0, train_peak_fraction=0.5, peak_min_batch=16)
 NOTES = osp.join(osp.dirname(osp.abspath(__file__)), 'notes.md')
 
 
@@ -47,8 +49,18 @@ def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
         bases = [baselines.get((mode, False))]
         if tuned:
             bases.append(baselines.get((mode, True)))
-        target_case = (m['spec'].get('variant') == '8s' and mode == 'fp32'
-                       and m['spec']['device'] == 'cpu')  # CPU fp32 targets
+        fcn8s = m['spec'].get('variant') == '8s'
+        target_case = fcn8s and mode == 'fp32' and m['spec']['device'] == 'cpu'
+        gpu_case = fcn8s and m['spec']['device'].startswith('cuda')
+        if (gpu_case and peak_dtype(mode) == 'bfloat16' and peak
+                and m['spec']['batch'] >= GPU_TARGETS['peak_min_batch']
+                and 'training' in m):
+            value = m['training']['peak_fraction_median']
+            targets.append(dict(
+                model=m['name'], baseline='-', target='training >= 50% of bf16 '
+                'GEMM peak (median times, own FLOP count, batch >= 16)',
+                value=value, threshold=GPU_TARGETS['train_peak_fraction'],
+                met=value >= GPU_TARGETS['train_peak_fraction']))
         if target_case and 'inference' in m and peak:
             value = m['inference']['peak_fraction_best']
             targets.append(dict(
@@ -70,6 +82,13 @@ def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
                         if b['peak_memory_mib'] else None)
                     row[f'{phase}_flop_ratio'] = a['flops'] / b['flops']
             ratios.append(row)
+            if gpu_case and 'training_time_ratio_median' in row:
+                value = row['training_time_ratio_median']
+                targets.append(dict(
+                    model=m['name'], baseline=base['name'],
+                    target='training step <= 1.0x baseline (median times)',
+                    value=value, threshold=GPU_TARGETS['train_time_ratio'],
+                    met=value <= GPU_TARGETS['train_time_ratio']))
             if not target_case:
                 continue
             if 'training_time_ratio_median' in row:
@@ -89,8 +108,10 @@ def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
     return ratios, targets
 
 
-def starvation(data: List[dict], models: List[dict]) -> None:
-    """Add to each data entry the model's training rate and the headroom."""
+def starvation(data: List[dict], models: List[dict],
+               headroom: float = WORKER_HEADROOM) -> None:
+    """Add to each data entry the training rate of this run's fastest FCN-8s and
+    the workers it needs (:func:`benchmarks.data.workers_needed`)."""
     train = [m for m in models if m['spec']['kind'] == 'ours'
              and m['spec'].get('variant') == '8s' and 'training' in m
              and not m['spec'].get('freeze')]
@@ -99,11 +120,31 @@ def starvation(data: List[dict], models: List[dict]) -> None:
     fastest = max(train, key=lambda m: m['training']['images_per_s'])
     rate = fastest['training']['images_per_s']
     for entry in data:
+        if 'samples_per_s' not in entry:
+            continue
         entry['model'] = fastest['name']
         entry['model_train_samples_per_s'] = rate
-        entry['headroom_one_worker'] = entry['samples_per_s'] / rate
-        entry['workers_needed'] = int(np.ceil(rate / entry['samples_per_s']))
-        entry['starves_model'] = entry['workers_needed'] > entry['num_workers']
+        entry['model_workers_needed'] = workers_needed(rate, entry['samples_per_s'],
+                                                       headroom)
+        entry['starves_model'] = entry['model_workers_needed'] > entry['num_workers']
+
+
+def data_lines(data: List[dict]) -> List[str]:
+    """One line per pipeline: its rate per worker and the workers it needs."""
+    out = []
+    for d in data:
+        if 'error' in d:
+            out.append(f"{d['name']}: FAILED: {d['error']}")
+            continue
+        line = (f"{d['name']}: {d['samples_per_s']:.1f} samples/s per worker, "
+                f"{d['samples_per_cpu_s']:.1f} per CPU-second "
+                f"({d['sample_shape']})")
+        if 'gpu_rate' in d:
+            line += (f"; {d['gpu_rate']['images_per_s']:.0f} images/s need "
+                     f"{d['workers_needed']} workers ({d['workers_needed_own_core']} "
+                     f"with a core each), config: {d['num_workers']}")
+        out.append(line)
+    return out
 
 
 def findings(results: dict) -> List[str]:
@@ -137,14 +178,26 @@ def findings(results: dict) -> List[str]:
             'show what keeping freed memory costs in resident memory and saves in '
             'time.')
     for d in results.get('data', []):
-        if 'starves_model' not in d:
+        if 'error' in d:
+            out.append(f"{d['name']} ({d['config']}) was not measured: "
+                       f"{d['error']}")
             continue
-        verdict = ('starves the model' if d['starves_model'] else
-                   'keeps up with the model')
-        out.append(f"{d['name']}: {d['samples_per_s']:.1f} samples/s per process "
-                   f"vs {d['model_train_samples_per_s']:.3f} consumed by "
-                   f"{d['model']}: {verdict} with the config's "
-                   f"{d['num_workers']} workers ({d['workers_needed']} needed).")
+        if 'gpu_rate' in d:
+            verdict = 'enough' if d['enough_workers'] else 'too few'
+            out.append(
+                f"{d['name']}: one worker delivers {d['samples_per_s']:.1f} "
+                f"samples/s ({d['samples_per_cpu_s']:.1f} per CPU-second); "
+                f"{d['gpu_rate']['images_per_s']:.0f} images/s "
+                f"({d['gpu_rate']['source']}) need {d['workers_needed_own_core']} "
+                f"workers per GPU with a core each ({d['workers_needed']} at this "
+                f"run's rate), with {d['headroom']:g}x headroom; {d['config']} sets "
+                f"num_workers={d['num_workers']}: {verdict}.")
+        if 'starves_model' in d:
+            verdict = ('starves it' if d['starves_model'] else 'keeps up')
+            out.append(f"{d['name']}: against {d['model']}'s measured "
+                       f"{d['model_train_samples_per_s']:.3f} samples/s, "
+                       f"{d['model_workers_needed']} workers needed; the config's "
+                       f"{d['num_workers']} {verdict}.")
     return out
 
 
@@ -171,12 +224,14 @@ def tables(results: dict) -> List[Tuple[str, List[str], List[List[str]]]]:
     """The report's tables: (title, header, rows)."""
     out = []
     peaks = results['gemm_peak']
-    out.append(('GEMM peak (square matrix products sampled between the model '
-                'steps)',
-                ['dtype', 'size', 'products', 'best GFLOP/s', 'median GFLOP/s'],
-                [[k, str(v['size']), str(v['samples']),
-                  _fmt(v['best_gflops'], '.1f'), _fmt(v['median_gflops'], '.1f')]
-                 for k, v in peaks.items()]))
+    if peaks:
+        out.append(('GEMM peak (square matrix products sampled between the model '
+                    'steps)',
+                    ['dtype', 'size', 'products', 'best GFLOP/s',
+                     'median GFLOP/s'],
+                    [[k, str(v['size']), str(v['samples']),
+                      _fmt(v['best_gflops'], '.1f'), _fmt(v['median_gflops'], '.1f')]
+                     for k, v in peaks.items()]))
     for phase in ('inference', 'training'):
         rows = []
         for m in results['models']:
@@ -217,25 +272,50 @@ def tables(results: dict) -> List[Tuple[str, List[str], List[List[str]]]]:
                       f"{_fmt(r.get('training_flop_ratio'), '.3f')}"]
                      for r in results['ratios']]))
     if results['targets']:
-        out.append(('Targets (CPU, fp32, FCN-8s)', ['model', 'baseline', 'target',
-                                                    'value', 'met'],
+        out.append(('Targets (FCN-8s)', ['model', 'baseline', 'target', 'value',
+                                         'met'],
                     [[t['model'], t.get('baseline', '–'), t['target'],
                       _fmt(t['value'], '.3f'),
                       'yes' if t['met'] else 'NO'] for t in results['targets']]))
     if results.get('data'):
-        out.append(('Data pipelines (one process, per sample: load, decode, '
-                    'label checks, transforms, pack)',
-                    ['pipeline', 'samples/s', 'ms/sample', 'config batch x workers',
-                     'model trains samples/s', 'workers needed', 'starves?'],
-                    [[d['name'], _fmt(d['samples_per_s'], '.1f'),
-                      _fmt(d['ms_per_sample'], '.1f'),
-                      f"{d['batch_size']} x {d['num_workers']}",
-                      _fmt(d.get('model_train_samples_per_s'), '.3f'),
-                      str(d.get('workers_needed', '–')),
-                      ('YES' if d['starves_model'] else 'no')
-                      if 'starves_model' in d else '–']
-                     for d in results['data']]))
+        out.append(data_table(results['data']))
     return out
+
+
+def _wxh(chw: Optional[List[int]]) -> str:
+    return f'{chw[2]}x{chw[1]}' if chw else '–'
+
+
+def data_table(data: List[dict]) -> Tuple[str, List[str], List[List[str]]]:
+    """The data-pipeline table: one loader worker's rate, and the workers needed."""
+    rows = []
+    for d in data:
+        if 'error' in d:
+            rows.append([d['name'], f"failed: {d['error']}"] + ['–'] * 7)
+            continue
+        gpu = d.get('gpu_rate', {})
+        rows.append([
+            d['name'], _wxh(d.get('sample_shape') or d.get('output_shape')),
+            f"{_fmt(d['samples_per_s'], '.1f')} / "
+            f"{_fmt(d.get('samples_per_cpu_s'), '.1f')}",
+            _fmt(gpu.get('images_per_s'), '.0f'),
+            f"{d['workers_needed']} / {d.get('workers_needed_own_core', '–')}"
+            if 'workers_needed' in d else '–',
+            f"{d['batch_size']} x {d['num_workers']}"
+            f"{' persistent' if d.get('persistent_workers') else ''}"
+            f"{' pinned' if d.get('pin_memory') else ''}",
+            ('yes' if d['enough_workers'] else 'NO') if 'enough_workers' in d
+            else '–',
+            _fmt(d.get('model_train_samples_per_s'), '.3f'),
+            str(d.get('model_workers_needed', '–'))])
+    headroom = next((d['headroom'] for d in data if 'headroom' in d), None)
+    return (('Data pipelines (one loader worker: load, decode, label checks, '
+             'transforms, pack, collate)'),
+            ['pipeline', 'sample WxH', 'samples/s per worker (wall / per CPU-s)',
+             'GPU images/s to feed', f'workers needed, x{_fmt(headroom, "g")} '
+             'headroom (wall / own core)', 'config batch x workers',
+             'enough? (own core)', "this run's FCN-8s trains samples/s",
+             'workers for it'], rows)
 
 
 def format_table(header: List[str], rows: List[List[str]], markdown: bool) -> str:
@@ -268,6 +348,21 @@ def notes() -> str:
         return f.read()
 
 
+def _settings_line(s: dict) -> str:
+    if s.get('data_only'):
+        return (f"* **Settings:** data pipelines only; {s['data_samples']} generated "
+                f"samples per dataset, {s['data_samples'] * s['data_reps']} timed "
+                'per pipeline')
+    return (f"* **Settings:** device `{s['device']}`, {s['size_hw'][1]}x"
+            f"{s['size_hw'][0]} (WxH), batch {s['batch']}, torch threads "
+            f"{s['threads']}, warm-up {s['warmup']}, timed steps {s['reps']} "
+            f"(inference) / {s['train_reps']} (training), modes "
+            f"{', '.join(s['modes'])}"
+            + (f", widths {s['widths']}, fc {s['fc_channels']}" if s['widths']
+               else '')
+            + (', one worker process per model' if s['isolated'] else ''))
+
+
 def to_markdown(results: dict) -> str:
     """The whole ``docs/benchmarks.md`` page for ``results``."""
     m = results['machine']
@@ -290,12 +385,7 @@ def to_markdown(results: dict) -> str:
         + (f", GPU {m['gpu']} (CUDA {m['cuda']})" if 'gpu' in m else ''),
         f"* **Software:** Python {m['python']}, torch {m['torch']}, mmseg "
         f"{m['mmseg']}, mmengine {m['mmengine']}, mmcv {m['mmcv']}",
-        f"* **Settings:** device `{s['device']}`, {s['size_hw'][1]}x"
-        f"{s['size_hw'][0]} (WxH), batch {s['batch']}, torch threads "
-        f"{s['threads']}, warm-up {s['warmup']}, timed steps {s['reps']} "
-        f"(inference) / {s['train_reps']} (training), modes {', '.join(s['modes'])}"
-        + (f", widths {s['widths']}, fc {s['fc_channels']}" if s['widths'] else '')
-        + (', one worker process per model' if s['isolated'] else ''),
+        _settings_line(s),
         f"* **Load average** (1/5/15 min) at start {results['load_average_start']}, "
         f"at end {results.get('load_average_end')}. Other processes running at "
         'the same time slow every figure down; the ratios, measured in the same '

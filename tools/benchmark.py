@@ -16,6 +16,9 @@ Usage::
         --out work_dirs/benchmark/cuda.json
     # smoke test: narrow model, small input, few repetitions
     python tools/benchmark.py --quick --out /tmp/benchmark_quick.json
+    # data loading only: samples/s of one loader worker per shipped pipeline, and
+    # the workers a GPU training at 300 images/s needs
+    python tools/benchmark.py --data-only --gpu-rate 300
 """
 import os.path as osp
 import sys

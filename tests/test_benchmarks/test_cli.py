@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from benchmarks import cli
+from benchmarks.data import PIPELINES, WORKER_HEADROOM, workers_needed
 
 from .conftest import TINY, check_phase, positive
 
@@ -64,13 +65,30 @@ def test_json_has_every_figure(quick_run):
     assert len(results['targets']) == 6  # 3 targets x (FCN-8s, optimised)
     assert all(isinstance(t['met'], bool) for t in results['targets'])
 
-    assert len(results['data']) == 3
+    names = [d['name'] for d in results['data']]
+    assert names == [p['name'] for p in PIPELINES]
     for d in results['data']:
+        assert 'error' not in d, d.get('traceback')
         assert positive(d['samples_per_s'], d['ms_per_sample'],
-                        d['model_train_samples_per_s'], d['workers_needed'])
+                        d['model_train_samples_per_s'], d['model_workers_needed'])
+        assert d['samples'] >= 2 and d['samples'] % d['batch_size'] == 0
         assert isinstance(d['starves_model'], bool)
-    polyps = results['data'][-1]
-    assert polyps['output_shape'] == [3, 224, 224]  # the config's crop
+        # the default GPU rate: from the FLOPs of its samples, for the GPU configs
+        assert ('gpu_rate' in d) == d['gpu'], d['name']
+    by_config = {d['config']: d for d in results['data']}
+    assert by_config['fcn8s_vgg16_polyps912.py']['sample_shape'] == [3, 224, 224]
+    assert by_config['fcn8s_vgg16_voc_mmseg-aug.py']['sample_shape'] == [3, 512, 512]
+    assert by_config['fcn8s_vgg16_demo.py']['sample_shape'] == [3, 64, 64]
+    voc = results['data'][0]
+    assert voc['sample_shape'] in ([3, 375, 500], [3, 500, 375])  # whole images
+    assert voc['gpu_rate']['gflop_per_image'] == pytest.approx(879.3, abs=0.1)
+    assert voc['workers_needed'] == workers_needed(
+        voc['gpu_rate']['images_per_s'], voc['samples_per_s'])
+    assert voc['workers_needed_own_core'] == workers_needed(
+        voc['gpu_rate']['images_per_s'], voc['samples_per_cpu_s'])
+    assert voc['enough_workers'] == (voc['num_workers'] >=
+                                     voc['workers_needed_own_core'])
+    assert results['settings']['worker_headroom'] == WORKER_HEADROOM
 
 
 def test_markdown_states_command_machine_and_targets(quick_run):
