@@ -1,5 +1,7 @@
 # Two commands on a fresh machine:  make demo   and   make test
 # Each runs the (idempotent) set-up first: a second run checks it in seconds.
+# The set-up installs with `-c requirements/constraints.txt` on every pip call.
+# CI (.ci/run) runs `make test` with a new VENV and PIP_NO_CACHE_DIR=1.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export VENV
