@@ -12,3 +12,5 @@ model = dict(
 # replaces mmseg's IoUMetric (and its iou_metrics argument) rather than merging
 val_evaluator = dict(_delete_=True, type='FCNMetric')
 test_evaluator = val_evaluator
+# mmseg's schedule with our atomic checkpoint saves (same options as CheckpointHook)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

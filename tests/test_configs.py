@@ -154,7 +154,7 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
                     t['size'] = (64, 64)
     runner = Runner.from_cfg(cfg)
     hooks = {type(h).__name__ for h in runner.hooks}
-    assert {'CheckpointHook', 'LoggerHook', 'SegVisualizationHook',
+    assert {'AtomicCheckpointHook', 'LoggerHook', 'SegVisualizationHook',
             'ExactResumeHook'} <= hooks
     assert type(runner.visualizer).__name__ == 'SegLocalVisualizer'
     runner.train()

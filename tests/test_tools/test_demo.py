@@ -8,7 +8,7 @@ from mmseg_fcn_classic.tools import demo
 POLYP_IOU_THRESHOLD = 40.0
 
 
-def test_demo_learns_polyps(tmp_path):
+def test_demo_learns_polyps(tmp_path, visualizer_name):
     root = str(tmp_path / 'data')
     make_demo_dataset(root, counts={'train': 40, 'valid': 6, 'test': 8},
                       size_range=(72, 96), seed=3)
@@ -20,7 +20,8 @@ def test_demo_learns_polyps(tmp_path):
         'default_hooks.checkpoint.interval=150', 'default_hooks.logger.interval=50',
         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+        f'visualizer.name={visualizer_name}'
     ])
     assert metrics['IoU.polyp'] > POLYP_IOU_THRESHOLD, metrics
     assert osp.isfile(osp.join(work, 'learning_curve.png'))
