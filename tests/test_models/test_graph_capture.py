@@ -85,3 +85,45 @@ def test_jit_trace_crops_every_size(build, variant):
             assert out.shape[-2:] == size
             torch.testing.assert_close(out, net(x))
             torch.testing.assert_close(traced_tensor_mode(x), model(x, mode='tensor'))
+
+
+def test_compile_true_trains_like_eager(tmp_path):
+    """``cfg.compile = True`` (inductor) trains to the eager weights and logits.
+
+    Kept cheap: a narrow model, 32x32 crops without flips (one shape, one
+    compile), SGD without momentum (no optimizer-state recompile), 2 iterations.
+    """
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from tests.tiny_configs import make_tiny_data, write_tiny_config
+    data = make_tiny_data(str(tmp_path / 'polyps'), n_train=4)
+    extra = """
+custom_hooks = [dict(type='ExactResumeHook'), dict(type='PlainParamGroupsHook')]
+train_dataloader['dataset']['pipeline'] = [
+    dict(type='LoadImageFromFile'), dict(type='LoadFCNAnnotations'),
+    dict(type='RandomCrop', crop_size=(32, 32)), dict(type='PackSegInputs')]
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.05, weight_decay=1e-4),
+                     paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0))
+"""
+    path = write_tiny_config(str(tmp_path / 'tiny.py'), data, max_iters=2,
+                             ckpt_interval=100, probe=False, extra=extra)
+    models = {}
+    # inductor draws dropout masks from the eager RNG (fallback_random), so both
+    # runs see the same masks; one compile thread on the 2-core machine
+    with torch._inductor.config.patch(fallback_random=True, compile_threads=1):
+        for compile_ in (False, True):
+            cfg = Config.fromfile(path)
+            cfg.work_dir = str(tmp_path / f'work_{compile_}')
+            cfg.compile = compile_
+            runner = Runner.from_cfg(cfg)
+            runner.train()
+            models[compile_] = runner.model.eval()
+    torch._dynamo.reset()
+    x = torch.rand(1, 3, 40, 52, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        eager = models[False](x, mode='tensor')
+        compiled = models[True](x, mode='tensor')
+    assert eager.abs().max() > 1e-2  # the runs trained: logits left their zero init
+    torch.testing.assert_close(compiled, eager, rtol=1e-4, atol=1e-4)
