@@ -23,7 +23,7 @@ def read_requirements(path: str) -> list:
 
 MIM_FILES = ('configs', 'model-index.yml')
 #: Command lines of ``mmseg_fcn_classic.tools``, installed as ``mmseg-fcn-<name>``.
-TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo')
+TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo', 'export')
 
 
 def add_mim_extension() -> None:
