@@ -19,5 +19,5 @@ def test_convention_by_weights(weights, bgr_to_rgb):
 def test_copies_do_not_block_by_default():
     assert FCNDataPreProcessor()._non_blocking is True
     assert FCNDataPreProcessor(non_blocking=False)._non_blocking is False
-    data = FCNDataPreProcessor()(_batch([(7, 9)]), training=True)
+    data = FCNDataPreProcessor(size_divisor=1)(_batch([(7, 9)]), training=True)
     assert data['inputs'].shape == (1, 3, 7, 9)
