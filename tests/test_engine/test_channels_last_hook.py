@@ -71,6 +71,8 @@ def test_config_switch_trains(tmp_path):
               "dict(type='ChannelsLastHook')]\n")
     cfg = Config.fromfile(path)
     cfg.work_dir = str(tmp_path / 'work')
+    # a visualizer of its own: mmengine keeps one instance per name per process
+    cfg.visualizer.name = f'visualizer_{tmp_path.name}'
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.model.backbone.conv2_1.weight.is_contiguous(memory_format=CL)

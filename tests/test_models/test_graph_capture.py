@@ -54,6 +54,15 @@ def test_loss_is_one_graph(build, loss):
     assert explain.graph_break_count == 0, _breaks(explain)
 
 
+def test_predict_is_one_graph(build):
+    model = build(segmentor_cfg('8s')).eval()
+    data = model.data_preprocessor(_batch([(45, 37)]), False)
+    with torch.no_grad():
+        explain = torch._dynamo.explain(model)(
+            data['inputs'], data['data_samples'], mode='predict')
+    assert explain.graph_break_count == 0, _breaks(explain)
+
+
 class _Net(torch.nn.Module):
     """Logits at the input's size (as the export helpers wrap a segmentor), or
     the segmentor's tensor mode."""
@@ -117,6 +126,8 @@ optim_wrapper = dict(_delete_=True, type='OptimWrapper',
             cfg = Config.fromfile(path)
             cfg.work_dir = str(tmp_path / f'work_{compile_}')
             cfg.compile = compile_
+            # a visualizer of its own: mmengine keeps one per name per process
+            cfg.visualizer.name = f'visualizer_{tmp_path.name}_{compile_}'
             runner = Runner.from_cfg(cfg)
             runner.train()
             models[compile_] = runner.model.eval()
