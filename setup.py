@@ -44,7 +44,7 @@ def write_pth(folder: str) -> None:
         f.write(PTH_LINE)
 
 #: Command lines of ``mmseg_fcn_classic.tools``, installed as ``mmseg-fcn-<name>``.
-TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo')
+TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo', 'export')
 
 
 def add_mim_extension() -> None:

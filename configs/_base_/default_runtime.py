@@ -14,5 +14,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='SegTTAModel')
-# --resume continues bit-for-bit: also restores the torch RNG that dropout uses
-custom_hooks = [dict(type='ExactResumeHook')]
+# ExactResumeHook: --resume continues bit-for-bit (also restores the torch RNG that
+# dropout uses). PlainParamGroupsHook: `compile = True` (torch.compile of the
+# training step) can trace the optimizer step. On GPUs, add
+# dict(type='ChannelsLastHook') to run model and inputs in channels_last.
+custom_hooks = [dict(type='ExactResumeHook'), dict(type='PlainParamGroupsHook')]

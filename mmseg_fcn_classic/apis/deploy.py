@@ -1,17 +1,218 @@
-"""Deployment helpers: a TorchScript-frozen backbone for fixed-shape CPU inference.
+"""Deployment helpers: exported graphs (ONNX, ``torch.export``) and a
+TorchScript-frozen backbone for fixed-shape CPU inference.
+
+Export (:func:`export_program`, :func:`save_onnx`, :func:`save_exported_program`)
+captures the network as a tensor function, normalised image ``(N, 3, H, W)`` to
+logits ``(N, C, H, W)`` at the same size, through ``torch.export`` (not
+``torch.jit.trace``). With dynamic height and width the crops stay exact for
+every size down to 1x1. The files carry the input convention (mean, std,
+channel order) so that a runtime without mmseg can prepare images.
 
 An eager CPU forward reorders every weight and activation into oneDNN's blocked
 layout and back, and runs each ReLU as a separate pass. TorchScript's ``freeze`` +
 ``optimize_for_inference`` prepacks the weights once, keeps activations blocked
-from layer to layer and fuses convolution + ReLU. It serves inference at one
-fixed input shape; everything else falls back to the eager backbone.
+from layer to layer and fuses convolution + ReLU (:func:`freeze_for_inference`).
+It serves inference at one fixed input shape; everything else falls back to the
+eager backbone.
 """
+import json
 import warnings
-from typing import List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from torch import Tensor
+
+from ..models.layers import GemmConv2d
+
+#: Name of the input convention inside an exported program file (``extra_files``).
+CONVENTION_FILE = 'input_convention.json'
+#: Names of the exported graph's input and output.
+INPUT_NAME, OUTPUT_NAME = 'image', 'logits'
+
+
+def input_convention(model: nn.Module) -> Dict[str, Any]:
+    """How images must be prepared for ``model``'s network, from its data
+    preprocessor and ``dataset_meta``.
+
+    Images are read as mmcv reads them (BGR, 0-255); ``channel_order`` is the order
+    the network wants (``'rgb'`` when the preprocessor converts), then
+    ``(pixel - mean) / std`` per channel, in that order, float32 NCHW.
+
+    Args:
+        model (nn.Module): An mmseg segmentor.
+
+    Returns:
+        dict: ``mean``, ``std`` (lists of float), ``channel_order``
+        (``'bgr'`` | ``'rgb'``), ``pixel_range`` (``'0-255'``), ``layout``
+        (``'NCHW'``), ``input`` / ``output`` (the graph's tensor names),
+        ``num_classes`` and, when known, ``classes`` and ``palette``.
+
+    Example:
+        >>> from mmseg_fcn_classic.models import FCNDataPreProcessor
+        >>> model = nn.Module()
+        >>> model.data_preprocessor = FCNDataPreProcessor(weights='torchvision')
+        >>> conv = input_convention(model)
+        >>> conv['channel_order'], conv['mean'], conv['std'][0]
+        ('rgb', [123.675, 116.28, 103.53], 58.395)
+    """
+    pre = model.data_preprocessor
+    convention: Dict[str, Any] = dict(
+        mean=[round(float(v), 5) for v in pre.mean.flatten()],  # float32 buffers
+        std=[round(float(v), 5) for v in pre.std.flatten()],
+        channel_order='rgb' if getattr(pre, 'channel_conversion', False) else 'bgr',
+        pixel_range='0-255', layout='NCHW', input=INPUT_NAME, output=OUTPUT_NAME)
+    head = getattr(model, 'decode_head', None)
+    if head is not None:
+        convention['num_classes'] = int(head.out_channels)
+    meta = getattr(model, 'dataset_meta', None) or {}
+    for key in ('classes', 'palette'):
+        if meta.get(key) is not None:
+            convention[key] = [list(v) if isinstance(v, (list, tuple)) else v
+                               for v in meta[key]]
+    return convention
+
+
+def use_plain_convolutions(model: nn.Module) -> nn.Module:
+    """Replace every :class:`GemmConv2d` by an ``nn.Conv2d`` sharing its parameters.
+
+    Exporters have convolution kernels of their own; the ``unfold`` + GEMM form
+    (a CPU training optimisation) would export as an unfold and a size guard.
+    State dict keys and values are unchanged.
+
+    Args:
+        model (nn.Module): Changed in place.
+
+    Returns:
+        nn.Module: ``model``.
+    """
+    for name, child in model.named_children():
+        if isinstance(child, GemmConv2d):
+            conv = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size,
+                             stride=child.stride, padding=child.padding,
+                             dilation=child.dilation, groups=child.groups,
+                             bias=child.bias is not None,
+                             padding_mode=child.padding_mode, device='meta')
+            conv.weight, conv.bias = child.weight, child.bias
+            conv.train(child.training)
+            setattr(model, name, conv)
+        else:
+            use_plain_convolutions(child)
+    return model
+
+
+class SegmentationNet(nn.Module):
+    """A segmentor's network as a tensor function: normalised images to logits at
+    the same size.
+
+    ``ClassicFCNHead`` crops to the input size itself; other heads' logits are
+    resized bilinearly, as mmseg's ``predict_by_feat`` does.
+
+    Args:
+        model (nn.Module): An mmseg segmentor (``extract_feat`` + ``decode_head``).
+
+    Example:
+        >>> from mmseg_fcn_classic.models import ClassicFCNHead, VGG16FC
+        >>> model = nn.Module()
+        >>> model.extract_feat = VGG16FC(widths=(4, 8, 8, 16, 16), fc_channels=16)
+        >>> model.decode_head = ClassicFCNHead(in_channels=(8, 16, 16), num_classes=3)
+        >>> SegmentationNet(model)(torch.rand(1, 3, 20, 30)).shape
+        torch.Size([1, 3, 20, 30])
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        feats = self.model.extract_feat(x)
+        head = self.model.decode_head
+        from ..models.decode_heads import ClassicFCNHead
+        if isinstance(head, ClassicFCNHead):
+            return head(feats, out_size=x.shape[-2:])
+        from mmseg.models.utils import resize
+        return resize(head(feats), size=x.shape[-2:], mode='bilinear',
+                      align_corners=head.align_corners)
+
+
+def export_program(model: nn.Module,
+                   example_size: Sequence[int] = (375, 500),
+                   dynamic: bool = True) -> 'torch.export.ExportedProgram':
+    """Capture ``model``'s network with ``torch.export``, batch 1, float32, CPU.
+
+    The model is put in eval mode and its :class:`GemmConv2d` layers become plain
+    convolutions (:func:`use_plain_convolutions`). With ``dynamic``, height and
+    width are dynamic: the graph crops exactly for every size down to 1x1.
+    Export reasons about the sizes of intermediate maps "size-obliviously"
+    (``backed_size_oblivious``): without it a map of size 1 (the fc7 map of inputs
+    below 27 pixels) would be special-cased and narrow the valid sizes.
+
+    Args:
+        model (nn.Module): An mmseg segmentor; changed in place as said above.
+        example_size (Sequence[int]): ``(H, W)`` traced with; the only size the
+            graph accepts unless ``dynamic``. Defaults to ``(375, 500)``.
+        dynamic (bool): Dynamic height and width. Defaults to True.
+
+    Returns:
+        torch.export.ExportedProgram: Input ``(1, 3, H, W)`` float32, output
+        ``(1, num_classes, H, W)`` logits.
+    """
+    net = SegmentationNet(use_plain_convolutions(model.eval()).cpu().float()).eval()
+    example = torch.zeros(1, 3, *example_size)
+    dynamic_shapes = None
+    if dynamic:
+        dim = torch.export.Dim.DYNAMIC
+        dynamic_shapes = {'x': {2: dim, 3: dim}}
+    with torch.no_grad(), torch.fx.experimental._config.patch(
+            backed_size_oblivious=True):
+        return torch.export.export(net, (example, ), dynamic_shapes=dynamic_shapes)
+
+
+def save_exported_program(program: 'torch.export.ExportedProgram', path: str,
+                          convention: Dict[str, Any]) -> None:
+    """``torch.export.save`` with the input convention as an extra file.
+
+    Read it back with ``extra_files={CONVENTION_FILE: ''}`` passed to
+    ``torch.export.load``; :func:`load_exported_program` does both.
+
+    Args:
+        program (torch.export.ExportedProgram): From :func:`export_program`.
+        path (str): Output file (``.pt2``).
+        convention (dict): From :func:`input_convention`.
+    """
+    torch.export.save(program, path,
+                      extra_files={CONVENTION_FILE: json.dumps(convention)})
+
+
+def load_exported_program(path: str):
+    """Load a file of :func:`save_exported_program`.
+
+    Returns:
+        tuple: ``(program, convention)``.
+    """
+    extra = {CONVENTION_FILE: ''}
+    program = torch.export.load(path, extra_files=extra)
+    return program, json.loads(extra[CONVENTION_FILE])
+
+
+def save_onnx(program: 'torch.export.ExportedProgram', path: str,
+              convention: Dict[str, Any], opset_version: Optional[int] = None) -> None:
+    """Convert an exported program to ONNX (``torch.onnx.export``, dynamo) and save
+    it with the input convention in the model's ``metadata_props``: each key of
+    ``convention`` maps to its value as JSON.
+
+    Args:
+        program (torch.export.ExportedProgram): From :func:`export_program`.
+        path (str): Output file (``.onnx``); weights are stored inside it.
+        convention (dict): From :func:`input_convention`.
+        opset_version (int, optional): Defaults to the exporter's.
+    """
+    onnx_program = torch.onnx.export(
+        program, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+        opset_version=opset_version, dynamo=True)
+    onnx_program.model.metadata_props.update(
+        {key: json.dumps(value) for key, value in convention.items()})
+    onnx_program.save(path, external_data=False)
 
 
 class FrozenBackbone(nn.Module):

@@ -28,6 +28,10 @@ class FCNDataPreProcessor(SegDataPreProcessor):
         weights (str): ``'caffe'`` or ``'torchvision'``. Defaults to ``'caffe'``.
         mean (Sequence[float], optional): Overrides the convention's mean.
         std (Sequence[float], optional): Overrides the convention's std.
+        non_blocking (bool): Copy batches to the device without blocking the
+            host; with the loader's ``pin_memory=True`` the copy to a GPU is then
+            asynchronous (no host sync per step). Defaults to True (mmengine's
+            default is False; copies from pageable memory block either way).
         **kwargs: Other :class:`SegDataPreProcessor` arguments (``pad_val``,
             ``seg_pad_val``, ``size``, ...).
 
@@ -41,6 +45,7 @@ class FCNDataPreProcessor(SegDataPreProcessor):
                  weights: str = 'caffe',
                  mean: Optional[Sequence[float]] = None,
                  std: Optional[Sequence[float]] = None,
+                 non_blocking: bool = True,
                  **kwargs) -> None:
         if weights not in PIXEL_CONVENTIONS:
             raise ValueError(f'weights must be one of {sorted(PIXEL_CONVENTIONS)}, '
@@ -52,3 +57,4 @@ class FCNDataPreProcessor(SegDataPreProcessor):
             std=conv['std'] if std is None else std,
             **kwargs)
         self.weights = weights
+        self._non_blocking = non_blocking  # SegDataPreProcessor does not pass it on

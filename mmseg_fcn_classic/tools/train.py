@@ -10,11 +10,14 @@ Same command line as mmsegmentation's ``tools/train.py``, plus:
 * Without CUDA, ``--launcher pytorch`` trains on CPU with a gloo process group
   (see :func:`mmseg_fcn_classic.utils.dist.setup_cpu_distributed`).
 * ``--keep-freed-memory`` (CPU): glibc keeps freed tensors for reuse.
+* ``--amp`` takes a dtype: ``--amp bf16`` (no loss scaling) or ``--amp fp16``
+  (dynamic loss scaling); bare ``--amp`` picks bf16 where the GPU supports it.
 """
 import argparse
 import logging
 from typing import List, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -22,6 +25,11 @@ from mmengine.runner import Runner
 from ..engine.resume import select_resume_checkpoint
 from ..utils.dist import setup_cpu_distributed
 from .common import add_malloc_arg, add_runner_args, keep_freed_memory, load_config
+
+
+#: ``--amp`` choices, and the autocast dtype each sets.
+AMP_CHOICES = ('auto', 'bf16', 'fp16')
+AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,24 +40,73 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='resume from this checkpoint; with no value, from the latest '
         'checkpoint in the work dir (a fresh stage starts normally)')
     parser.add_argument(
-        '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training')
+        '--amp', nargs='?', const='auto', default=None, choices=AMP_CHOICES,
+        help='automatic mixed precision on the GPU: bf16 (no loss scaling) or fp16 '
+        '(dynamic loss scaling); bare --amp takes bf16 where the GPU supports it, '
+        'else fp16')
     add_runner_args(parser)
     add_malloc_arg(parser, default=False)
     return parser.parse_args(argv)
 
 
-def apply_amp(cfg: Config) -> None:
-    """Switch the config's optimizer wrapper to ``AmpOptimWrapper``."""
-    if cfg.optim_wrapper.type == 'AmpOptimWrapper':
+def resolve_amp_dtype(choice: str, bf16_supported: Optional[bool] = None) -> str:
+    """``'bf16'`` or ``'fp16'`` for ``--amp [auto|bf16|fp16]``.
+
+    Args:
+        choice (str): ``'auto'``, ``'bf16'`` or ``'fp16'``.
+        bf16_supported (bool, optional): Whether the GPU computes in bfloat16.
+            Defaults to asking CUDA (False without CUDA).
+
+    Returns:
+        str: ``'auto'`` resolved: bf16 where supported, else fp16.
+
+    Raises:
+        ValueError: ``'bf16'`` on a CUDA GPU without bfloat16 support.
+
+    Example:
+        >>> resolve_amp_dtype('auto', bf16_supported=True)
+        'bf16'
+        >>> resolve_amp_dtype('auto', bf16_supported=False)
+        'fp16'
+    """
+    if bf16_supported is None:
+        bf16_supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if choice == 'auto':
+        return 'bf16' if bf16_supported else 'fp16'
+    if choice == 'bf16' and torch.cuda.is_available() and not bf16_supported:
+        raise ValueError('--amp bf16: this GPU does not compute in bfloat16; '
+                         'use --amp fp16')
+    return choice
+
+
+def apply_amp(cfg: Config, dtype: str = 'fp16') -> None:
+    """Switch the config's optimizer wrapper to ``AmpOptimWrapper`` with ``dtype``.
+
+    fp16 gets mmseg's dynamic loss scaling (float16 gradients underflow without
+    it); bf16 has float32's range and gets none (a disabled ``GradScaler``: no
+    inf checks, so no host sync per step). A config that already uses
+    ``AmpOptimWrapper`` keeps its settings unless ``dtype`` is given explicitly.
+
+    Args:
+        cfg (Config): Changed in place.
+        dtype (str): ``'bf16'``, ``'fp16'`` or ``'auto'`` (see
+            :func:`resolve_amp_dtype`). Defaults to ``'fp16'``.
+    """
+    explicit = dtype != 'auto'
+    dtype = resolve_amp_dtype(dtype)
+    if cfg.optim_wrapper.type == 'AmpOptimWrapper' and not explicit:
         print_log('AMP training is already enabled in your config.',
                   logger='current', level=logging.WARNING)
         return
-    assert cfg.optim_wrapper.type == 'OptimWrapper', (
+    assert cfg.optim_wrapper.type in ('OptimWrapper', 'AmpOptimWrapper'), (
         '`--amp` is only supported when the optimizer wrapper type is '
         f'`OptimWrapper` but got {cfg.optim_wrapper.type}.')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.loss_scale = 'dynamic'
+    cfg.optim_wrapper.dtype = AMP_DTYPES[dtype]
+    cfg.optim_wrapper.loss_scale = 'dynamic' if dtype == 'fp16' else dict(enabled=False)
+    print_log(f'--amp: {dtype} autocast, '
+              f'{"dynamic loss scaling" if dtype == "fp16" else "no loss scaling"}',
+              logger='current')
 
 
 def apply_resume(cfg: Config, resume: Optional[str]) -> None:
@@ -80,8 +137,8 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
-    if args.amp:
-        apply_amp(cfg)
+    if args.amp is not None:
+        apply_amp(cfg, args.amp)
     apply_resume(cfg, args.resume)
     setup_cpu_distributed(cfg, args.launcher)
     keep_freed_memory(args.keep_freed_memory)

@@ -3,8 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmseg_fcn_classic.models.decode_heads.classic_fcn_head import Upscore
-from mmseg_fcn_classic.models.utils.geometry import bilinear_kernel, bilinear_upsample_weight
+from mmseg_fcn_classic.models.utils.geometry import bilinear_upsample_weight
 from .conftest import (NUM_CLASSES, VARIANTS, backbone_cfg, build_model, head_cfg,
                        randomize_)
 
@@ -90,47 +89,6 @@ def test_default_inputs_follow_the_variant(build):
     assert head.crop_offsets == (5, 27)
 
 
-def test_frozen_2x_upscore_doubles_constant_map():
-    up = Upscore(NUM_CLASSES, 2)
-    x = torch.full((1, NUM_CLASSES, 5, 6), 3.0)
-    out = up(x)
-    assert out.shape == (1, NUM_CLASSES, 12, 14)
-    torch.testing.assert_close(out[..., 2:-2, 2:-2],
-                               torch.full((1, NUM_CLASSES, 8, 10), 3.0))
-    assert out[..., 0, 0].lt(3.0).all()  # the border fades out
-
-
-@pytest.mark.parametrize('factor', [2, 8, 16, 32])
-def test_grouped_fast_path_equals_dense(monkeypatch, factor):
-    up = Upscore(NUM_CLASSES, factor)
-    with torch.no_grad():  # per-channel diagonal kernels, still diagonal
-        for c in range(NUM_CLASSES):
-            up.weight[c, c] *= c + 1
-    x = torch.randn(2, NUM_CLASSES, 7, 5)
-    groups = []
-    real = F.conv_transpose2d
-
-    def spy(*args, **kwargs):
-        groups.append(kwargs.get('groups', 1))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(F, 'conv_transpose2d', spy)
-    fast = up(x)
-    dense = real(x, up.weight, stride=factor)
-    assert groups == [NUM_CLASSES]
-    torch.testing.assert_close(fast, dense, rtol=1e-4, atol=1e-4)
-
-    # an off-diagonal entry, even one written through .data, means the dense path
-    up.weight.data[0, 1, 0, 0] = 0.5
-    torch.testing.assert_close(up(x), real(x, up.weight, stride=factor))
-    assert groups == [NUM_CLASSES, 1]
-
-    # a learnable upsampling trains densely, so off-diagonal entries get gradients
-    up = Upscore(NUM_CLASSES, factor, trainable=True)
-    up(x).sum().backward()
-    assert groups[-1] == 1 and up.weight.grad[0, 1].abs().sum() > 0
-
-
 def test_at_once_scales_the_skips(build, backbone):
     plain = build(head_cfg('8s'))
     randomize_(plain)
@@ -193,10 +151,6 @@ def test_center_crops_on_a_resnet(build, variant, size):
     assert logits.shape == (NUM_CLASSES, *size)
 
 
-def test_bilinear_kernel_used_by_upscore():
-    assert torch.equal(Upscore(2, 4).weight[1, 1], bilinear_kernel(8))
-
-
 def test_mmseg_fcn_head_on_vgg16fc(build):
     model = build(dict(
         type='EncoderDecoder', backbone=backbone_cfg(),
@@ -207,3 +161,82 @@ def test_mmseg_fcn_head_on_vgg16fc(build):
     with torch.no_grad():
         assert model.decode_head(model.backbone(x)).shape[1] == NUM_CLASSES
         assert model.predict(x)[0].pred_sem_seg.shape == (50, 40)
+
+
+def _samples(labels):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = []
+    for label in labels:
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label[None])
+        samples.append(sample)
+    return samples
+
+
+LOSSES = {
+    'mean': dict(type='CrossEntropyLoss'),
+    'sum': dict(type='CrossEntropyLoss', reduction='sum'),
+    'avg_non_ignore': dict(type='CrossEntropyLoss', avg_non_ignore=True),
+    'class_weight': dict(type='CrossEntropyLoss', avg_non_ignore=True,
+                         class_weight=[1.0, 2.0, 0.5]),
+}
+
+
+@pytest.mark.parametrize('loss', list(LOSSES))
+def test_loss_by_feat_equals_mmseg(build, loss):
+    from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+    head = build(head_cfg('8s', loss_decode=LOSSES[loss]))
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, NUM_CLASSES, 20, 30, generator=gen)
+    labels = torch.randint(0, NUM_CLASSES, (2, 20, 30), generator=gen)
+    if loss != 'class_weight':  # mmseg indexes the class weights by 255 there
+        labels[:, :3] = 255
+    ours = head.loss_by_feat(logits, _samples(labels))
+    theirs = BaseDecodeHead.loss_by_feat(head, logits, _samples(labels))
+    assert set(ours) == set(theirs) == {'loss_ce', 'acc_seg'}
+    for key in ours:
+        torch.testing.assert_close(ours[key], theirs[key])
+
+
+def test_class_weighted_mean_over_labelled_pixels(build):
+    head = build(head_cfg('8s', loss_decode=LOSSES['class_weight']))
+    logits = torch.randn(1, NUM_CLASSES, 6, 7)
+    labels = torch.randint(0, NUM_CLASSES, (1, 6, 7))
+    labels[:, 0] = 255
+    expected = F.cross_entropy(logits, labels, weight=torch.tensor([1.0, 2.0, 0.5]),
+                               ignore_index=255)
+    torch.testing.assert_close(head.loss_by_feat(logits, _samples(labels))['loss_ce'],
+                               expected)
+
+
+def test_summed_loss_of_a_voc_image_stays_float32_under_fp16(build, backbone):
+    """The reference loss sums over the pixels: about 5.7e5 for a 500x375 image
+    at the start (zero scores, 21 classes), far beyond float16's 65504."""
+    head = build(head_cfg('8s', num_classes=21, loss_decode=LOSSES['sum']))
+    size = (375, 500)
+    labels = torch.randint(0, 21, (1, *size), generator=torch.Generator().manual_seed(0))
+    labels[:, :5] = 255
+    with torch.no_grad():
+        feats = backbone(torch.rand(1, 3, *size))
+    expected = F.cross_entropy(torch.zeros(1, 21, *size), labels, ignore_index=255,
+                               reduction='sum')
+    assert expected > 5e5 > torch.finfo(torch.float16).max
+
+    with torch.autocast('cpu', dtype=torch.float16):
+        assert head(feats, out_size=size).dtype == torch.float16
+        losses = head.loss(feats, _samples(labels), None)
+    loss = losses['loss_ce']
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert torch.isfinite(head.score_fr.weight.grad).all()
+    assert head.score_fr.weight.grad.abs().sum() > 0
+
+    # fp16 logits outside autocast (a .half() model): summed in float32 too,
+    # where mmseg's loss_by_feat sums in float16 and overflows
+    from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+    half = torch.zeros(1, 21, *size, dtype=torch.float16)
+    torch.testing.assert_close(head.loss_by_feat(half, _samples(labels))['loss_ce'],
+                               expected)
+    assert torch.isinf(BaseDecodeHead.loss_by_feat(head, half, _samples(labels))['loss_ce'])

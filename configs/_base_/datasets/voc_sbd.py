@@ -31,18 +31,25 @@ tta_pipeline = [
             [dict(type='PackSegInputs')],
         ])
 ]
+# Loaders for GPU nodes (settings per rank): a worker loads one image at a time, so
+# num_workers must be at least the GPU's training rate / one worker's loading rate
+# (tools/benchmark.py measures both); 4 leaves headroom for a fast GPU at batch 1.
+# pin_memory lets the preprocessor copy batches to the GPU without blocking; on a
+# CPU-only machine it does nothing (torch warns once per loader).
 train_dataloader = dict(
     batch_size=1,  # reference: batch 1, whole images
-    num_workers=2,
+    num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, data_root=data_root, split='sbd_train',  # FCN paper
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
-    num_workers=2,
+    num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type, data_root=data_root,

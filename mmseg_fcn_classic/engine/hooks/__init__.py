@@ -1,5 +1,10 @@
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint_fit_hook import CheckpointFitHook
 from .checkpoint_hook import AtomicCheckpointHook
 from .exact_resume_hook import ExactResumeHook
+from .plain_param_groups_hook import PlainParamGroupsHook
 
-__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'ExactResumeHook']
+__all__ = [
+    'AtomicCheckpointHook', 'ChannelsLastHook', 'CheckpointFitHook', 'ExactResumeHook',
+    'PlainParamGroupsHook'
+]

@@ -4,6 +4,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.losses import CrossEntropyLoss
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
@@ -193,17 +195,62 @@ class ClassicFCNHead(BaseDecodeHead):
 
     def _crop_output(self, scores: Tensor,
                      out_size: Optional[Sequence[int]]) -> Tensor:
+        # sizes stay symbolic (no int(), no max()): a traced or exported graph
+        # crops every input size exactly. clone, not contiguous(): the latter
+        # branches on the (size-1 or not) strides, which export must not do.
         if self.crop_offsets == 'center':
             return scores if out_size is None else center_crop(
-                scores, out_size).contiguous()
+                scores, out_size).clone(memory_format=torch.contiguous_format)
         offset = self.crop_offsets[-1]
         if out_size is None:
-            out_size = [max(side - offset, 0) for side in scores.shape[-2:]]
-        return crop(scores, offset, out_size).contiguous()
+            cropped = scores[..., offset:, offset:]
+        else:
+            cropped = crop(scores, offset, out_size)
+        return cropped.clone(memory_format=torch.contiguous_format)
+
+    def loss_by_feat(self, seg_logits: Tensor,
+                     batch_data_samples: SampleList) -> dict:
+        """mmseg's ``loss_by_feat`` without host syncs, in float32.
+
+        Same losses and ``acc_seg`` as :meth:`BaseDecodeHead.loss_by_feat`, but:
+        the logits are cast to float32 (a summed loss over a whole image is far
+        beyond float16's range under autocast); they are resized only when their
+        size differs from the labels'; a ``CrossEntropyLoss`` with
+        ``avg_non_ignore=True`` gets its averaging factor as a tensor (mmseg calls
+        ``.item()``); the accuracy is computed without boolean indexing.
+
+        Args:
+            seg_logits (Tensor): ``(N, C, H, W)`` logits.
+            batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+
+        Returns:
+            dict[str, Tensor]: The losses and ``acc_seg``.
+        """
+        seg_label = self._stack_batch_gt(batch_data_samples)
+        seg_logits = seg_logits.float()
+        if seg_logits.shape[-2:] != seg_label.shape[-2:]:
+            seg_logits = resize(seg_logits, size=seg_label.shape[-2:],
+                                mode='bilinear', align_corners=self.align_corners)
+        seg_weight = (None if self.sampler is None else
+                      self.sampler.sample(seg_logits, seg_label))
+        seg_label = seg_label.squeeze(1)
+        losses_decode = (self.loss_decode if isinstance(
+            self.loss_decode, nn.ModuleList) else [self.loss_decode])
+        loss = dict()
+        for loss_decode in losses_decode:
+            kwargs = dict(weight=seg_weight, ignore_index=self.ignore_index)
+            avg_factor = _avg_factor(loss_decode, seg_label, self.ignore_index)
+            if avg_factor is not None:
+                kwargs['avg_factor'] = avg_factor
+            value = loss_decode(seg_logits, seg_label, **kwargs)
+            name = loss_decode.loss_name
+            loss[name] = loss[name] + value if name in loss else value
+        loss['acc_seg'] = pixel_accuracy(seg_logits, seg_label, self.ignore_index)
+        return loss
 
     def loss(self, inputs: Tuple[Tensor], batch_data_samples: SampleList,
              train_cfg: ConfigType) -> dict:
-        """Logits at the (padded) label size, then mmseg's ``loss_by_feat``.
+        """Logits at the (padded) label size, then :meth:`loss_by_feat`.
 
         Args:
             inputs (tuple[Tensor]): The backbone's outputs.
@@ -250,6 +297,56 @@ class ClassicFCNHead(BaseDecodeHead):
         else:
             size = meta['pad_shape']
         return int(size[0]), int(size[1])
+
+
+def pixel_accuracy(seg_logits: Tensor, seg_label: Tensor,
+                   ignore_index: Optional[int] = None) -> Tensor:
+    """Top-1 pixel accuracy in percent, as mmseg's ``accuracy`` but sync-free.
+
+    mmseg selects the labelled pixels by boolean indexing (a data-dependent
+    shape: a host sync, and a graph break under ``torch.compile``); this counts
+    them with a mask instead. Same formula, including mmseg's ``eps`` terms.
+
+    Args:
+        seg_logits (Tensor): ``(N, C, H, W)`` logits.
+        seg_label (Tensor): ``(N, H, W)`` labels.
+        ignore_index (int, optional): Label of pixels not counted.
+
+    Returns:
+        Tensor: A one-element float tensor.
+
+    Example:
+        >>> logits = torch.tensor([[[[1., 0.]], [[0., 1.]]]])  # (1, 2, 1, 2)
+        >>> pixel_accuracy(logits, torch.tensor([[[0, 0]]])).round()
+        tensor([50.])
+        >>> pixel_accuracy(logits, torch.tensor([[[0, 255]]]), 255).round()
+        tensor([100.])
+    """
+    correct = seg_logits.argmax(dim=1) == seg_label
+    if ignore_index is None:
+        total = seg_label.numel()
+    else:
+        valid = seg_label != ignore_index
+        correct = correct & valid
+        total = valid.sum()
+    eps = torch.finfo(torch.float32).eps
+    num_correct = correct.sum().float().reshape(1) + eps
+    return num_correct * 100.0 / (total + eps)
+
+
+def _avg_factor(loss_decode: nn.Module, seg_label: Tensor,
+                ignore_index: int) -> Optional[Tensor]:
+    """The averaging factor of a ``CrossEntropyLoss(avg_non_ignore=True,
+    reduction='mean')`` as a tensor (mmseg computes it with ``.item()``)."""
+    if not (isinstance(loss_decode, CrossEntropyLoss) and loss_decode.avg_non_ignore
+            and loss_decode.reduction == 'mean' and not loss_decode.use_sigmoid
+            and not loss_decode.use_mask):
+        return None
+    valid = seg_label != ignore_index
+    if loss_decode.class_weight is None:
+        return valid.sum()
+    weight = seg_label.new_tensor(loss_decode.class_weight, dtype=torch.float32)
+    return torch.where(valid, weight[seg_label.where(valid, 0)], 0).sum()
 
 
 def _as_tuple(value: Union[int, Sequence[int]]) -> Tuple[int, ...]:

@@ -59,9 +59,10 @@ def bilinear_upsample_weight(channels: int, kernel_size: int) -> Tensor:
 
 
 def _pair(value: Size2d) -> Tuple[int, int]:
-    if isinstance(value, int):
+    if isinstance(value, (int, torch.SymInt)):
         return value, value
-    value = tuple(int(v) for v in value)
+    # no int(): traced / symbolic sizes must stay symbolic (jit.trace, export)
+    value = tuple(value)
     if len(value) != 2:
         raise ValueError(f'expected an int or a pair, got {value}')
     return value
