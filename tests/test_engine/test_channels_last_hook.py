@@ -12,7 +12,7 @@ from mmseg_fcn_classic.engine.hooks.channels_last_hook import convs_to_channels_
 from mmseg_fcn_classic.models.layers import GemmConv2d
 from tests.test_models.conftest import build_model, randomize_, segmentor_cfg
 from tests.test_models.test_encoder_decoder import _batch
-from tests.tiny_configs import make_tiny_data, write_tiny_config
+from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
 CL = torch.channels_last
 
@@ -66,9 +66,8 @@ def test_convs_to_channels_last_counts_and_keeps_values():
 def test_config_switch_trains(tmp_path):
     data = make_tiny_data(str(tmp_path / 'polyps'), n_train=2)
     path = write_tiny_config(
-        str(tmp_path / 'tiny.py'), data, max_iters=1, ckpt_interval=1, probe=False,
-        extra="custom_hooks = [dict(type='ExactResumeHook'), "
-              "dict(type='ChannelsLastHook')]\n")
+        str(tmp_path / 'tiny.py'), data, max_iters=1, ckpt_interval=1,
+        custom_hooks=('ChannelsLastHook', ))
     cfg = Config.fromfile(path)
     cfg.work_dir = str(tmp_path / 'work')
     # a visualizer of its own: mmengine keeps one instance per name per process

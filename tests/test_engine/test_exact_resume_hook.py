@@ -19,7 +19,7 @@ from mmseg.registry import HOOKS
 
 from mmseg_fcn_classic.engine.hooks.exact_resume_hook import (
     ExactResumeHook, rng_state, saves_after_train_epoch, saves_after_train_iter)
-from tests.tiny_configs import make_tiny_data, write_tiny_config
+from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
 #: The collectives of ``torch.distributed``'s Python API that are counted.
 COLLECTIVES = ('all_gather_object', 'all_gather', 'all_gather_into_tensor',
@@ -106,7 +106,7 @@ def test_two_ranks_gather_on_checkpoint_iterations_only(tmp_path):
     data = make_tiny_data(str(tmp_path / 'polyps'), n_train=4)
     # checkpoints after iterations 2 and 4 (interval) and 5 (the last)
     cfg = write_tiny_config(str(tmp_path / 'tiny.py'), data, max_iters=5,
-                            ckpt_interval=2, probe=False)
+                            ckpt_interval=2)
     work = str(tmp_path / 'work')
     os.makedirs(work)
     mp.spawn(_worker, args=(2, _free_port(), cfg, work), nprocs=2, join=True)

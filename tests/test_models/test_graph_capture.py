@@ -105,10 +105,9 @@ def test_compile_true_trains_like_eager(tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from tests.tiny_configs import make_tiny_data, write_tiny_config
+    from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
     data = make_tiny_data(str(tmp_path / 'polyps'), n_train=4)
     extra = """
-custom_hooks = [dict(type='ExactResumeHook'), dict(type='PlainParamGroupsHook')]
 train_dataloader['dataset']['pipeline'] = [
     dict(type='LoadImageFromFile'), dict(type='LoadFCNAnnotations'),
     dict(type='RandomCrop', crop_size=(32, 32)), dict(type='PackSegInputs')]
@@ -117,7 +116,8 @@ optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0))
 """
     path = write_tiny_config(str(tmp_path / 'tiny.py'), data, max_iters=2,
-                             ckpt_interval=100, probe=False, extra=extra)
+                             ckpt_interval=100, extra=extra,
+                             custom_hooks=('PlainParamGroupsHook', ))
     models = {}
     # inductor draws dropout masks from the eager RNG (fallback_random), so both
     # runs see the same masks; one compile thread on the 2-core machine

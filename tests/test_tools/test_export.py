@@ -13,10 +13,10 @@ from PIL import Image
 from mmseg_fcn_classic.apis import init_model
 from mmseg_fcn_classic.apis.deploy import (CONVENTION_FILE, SegmentationNet,
                                            input_convention, load_exported_program)
+from mmseg_fcn_classic.testing.narrow import randomize_, write_tiny_config
 from mmseg_fcn_classic.tools.export import main as export_main
-from tests.test_models.conftest import randomize_
-from tests.tiny_configs import REPO, write_tiny_config
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 INFER_ONNX = osp.join(REPO, 'tools', 'infer_onnx.py')
 EXPORT_SIZE = (48, 64)
 #: Sizes other than the exported one, down to 1x1.
@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
     dataset_meta."""
     from mmseg.apis import init_model as mmseg_init_model
     root = tmp_path_factory.mktemp('export')
-    config = write_tiny_config(str(root / 'tiny.py'), str(root / 'no_data'), probe=False)
+    config = write_tiny_config(str(root / 'tiny.py'), str(root / 'no_data'))
     model = mmseg_init_model(config, None, device='cpu')
     randomize_(model, upscore='bilinear')
     assert model.decode_head.num_classes == 2

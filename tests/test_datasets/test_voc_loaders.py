@@ -7,13 +7,13 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmseg_fcn_classic  # noqa: F401  (registers the dataset)
-from tests.data_trees import make_voc_sbd_tree
-from tests.tiny_configs import REPO
+from mmseg_fcn_classic.testing.synthetic import make_voc_sbd_tree
+from mmseg_fcn_classic.utils.config import config_path
 
 
 def test_voc_loaders_feed_batches_on_cpu(tmp_path):
     make_voc_sbd_tree(str(tmp_path), sizes=((37, 50), (50, 37)))
-    cfg = Config.fromfile(f'{REPO}/configs/_base_/datasets/voc_sbd.py')
+    cfg = Config.fromfile(config_path('_base_/datasets/voc_sbd.py'))
     for name in ('train_dataloader', 'val_dataloader'):
         loader_cfg = cfg[name]
         assert loader_cfg.num_workers >= 4 and loader_cfg.persistent_workers
