@@ -15,7 +15,7 @@ demo: setup
 	$(PY) tools/demo.py
 
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n 2 tests --doctest-modules mmseg_fcn_classic
 
 clean-demo:
 	rm -rf data/demo_polyps912 work_dirs/fcn8s_vgg16_demo

@@ -498,12 +498,9 @@ def convert_caffe(path_or_layers: Union[str, List[CaffeLayer]],
     Returns:
         tuple[dict, dict]: The state dict (``backbone.*`` / ``decode_head.*``
         keys for a whole FCN; bare backbone keys for VGG16) and the report of
-        :func:`~.pytorch_fcn.convert_reference_state_dict`.
-
-    Example:
-        >>> sd, report = convert_caffe('fcn8s-heavy-pascal.caffemodel')
-        >>> sd['backbone.fc6.weight'].shape, report['variant']
-        (torch.Size([4096, 512, 7, 7]), '8s')
+        :func:`~.pytorch_fcn.convert_reference_state_dict`. For
+        ``fcn8s-heavy-pascal.caffemodel``: ``backbone.fc6.weight`` of shape
+        (4096, 512, 7, 7) and variant ``'8s'``.
     """
     source = path_or_layers if isinstance(path_or_layers, str) else None
     layers = (read_caffemodel(path_or_layers) if source is not None else

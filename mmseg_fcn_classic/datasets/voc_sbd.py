@@ -95,9 +95,10 @@ class PascalVOCSBDDataset(StrictSegDataset):
             ``pipeline``, ``lazy_init``, ``indices``, ``serialize_data``, ...).
 
     Example:
-        >>> ds = PascalVOCSBDDataset(data_root='data/voc', split='val')
-        >>> len(ds), len(ds.metainfo['classes'])
-        (1449, 21)
+        >>> ds = PascalVOCSBDDataset(data_root='data/voc_sbd', split='val',
+        ...                          lazy_init=True)  # the real val split has 1,449
+        >>> len(ds.metainfo['classes']), ds.metainfo['classes'][:2]
+        (21, ('background', 'aeroplane'))
     """
     METAINFO = PascalVOCDataset.METAINFO
 
