@@ -35,7 +35,7 @@ SOURCES = ('setup.py', 'README.md', 'requirements', 'configs', 'model-index.yml'
            '_mmseg_fcn_classic_scope.py', 'mmseg_fcn_classic')
 #: mmseg 1.2.2's stock command lines, as installed with mmseg.
 MMSEG_TOOLS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools')
-TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo')
+TOOLS = ('train', 'test', 'infer', 'convert_weights', 'check_dataset', 'demo', 'export')
 NARROW = dict(widths=(4, 8, 8, 16, 16), fc_channels=16)
 HEAD = head_inputs(('pool4', 'pool3'), **NARROW)
 # two iterations, validated at the end, one checkpoint; no worker processes
