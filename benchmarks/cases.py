@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmseg_fcn_classic.engine.hooks.channels_last_hook import (convs_to_channels_last,
+                                                             inputs_to_channels_last)
 from mmseg_fcn_classic.models.data_preprocessor import PIXEL_CONVENTIONS
 from mmseg_fcn_classic.testing.narrow import randomize_, shipped_model_config
 from mmseg_fcn_classic.testing.plain_fcn import PlainFCN8s
@@ -188,8 +190,11 @@ def prepare_case(spec: dict):
         model, optim_cfg = build_ours(spec['variant'], widths, fc)
     randomize_(model, upscore='bilinear')
     model.to(device)
-    if channels_last:
+    if channels_last and spec['kind'] == 'baseline':
         model.to(memory_format=torch.channels_last)
+    elif channels_last:  # what ChannelsLastHook does (GemmConv2d weights stay)
+        convs_to_channels_last(model)
+        inputs_to_channels_last(model)
     info['params'] = sum(p.numel() for p in model.parameters())
     info['trainable_params'] = sum(p.numel() for p in model.parameters()
                                    if p.requires_grad)

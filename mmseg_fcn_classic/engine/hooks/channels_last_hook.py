@@ -4,6 +4,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
+from torch.utils.hooks import RemovableHandle
 
 from ...models.layers import GemmConv2d
 
@@ -38,6 +39,18 @@ def _inputs_to_channels_last(module: nn.Module, args, output: dict) -> dict:
     return output
 
 
+def inputs_to_channels_last(model: nn.Module) -> RemovableHandle:
+    """Make ``model.data_preprocessor`` return its batch inputs in channels_last.
+
+    Args:
+        model (nn.Module): A segmentor with a ``data_preprocessor``.
+
+    Returns:
+        RemovableHandle: The forward hook's handle; ``remove()`` undoes it.
+    """
+    return model.data_preprocessor.register_forward_hook(_inputs_to_channels_last)
+
+
 @HOOKS.register_module()
 class ChannelsLastHook(Hook):
     """Model and inputs in channels_last (NHWC), as tensor cores want them.
@@ -60,5 +73,4 @@ class ChannelsLastHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         convs_to_channels_last(model)
         if self._handle is None:
-            self._handle = model.data_preprocessor.register_forward_hook(
-                _inputs_to_channels_last)
+            self._handle = inputs_to_channels_last(model)
