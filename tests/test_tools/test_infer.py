@@ -277,6 +277,24 @@ def test_unwritable_out_dir(infer, setup, tmp_path, capsys):
     assert code == 1 and 'is not a writable folder' in capsys.readouterr().err
 
 
+def test_out_dir_that_cannot_be_created(infer, setup, tmp_path, capsys):
+    """Under a file no folder can be made, for root too."""
+    (tmp_path / 'a_file').write_text('')
+    out_dir = tmp_path / 'a_file' / 'out'
+    code = _run_infer(infer, setup, tmp_path, '--out-dir', str(out_dir))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"--out-dir '{out_dir}' is not a writable folder: Not a directory" in err
+
+
+@pytest.mark.skipif(not osp.isdir('/proc/self'), reason='needs procfs')
+def test_out_dir_that_takes_no_files(infer, setup, tmp_path, capsys):
+    """An existing folder that refuses new files, for root too."""
+    code = _run_infer(infer, setup, tmp_path, '--out-dir', '/proc/self')
+    assert code == 1
+    assert "--out-dir '/proc/self' is not a writable folder" in capsys.readouterr().err
+
+
 def test_one_bad_image_does_not_stop_the_batch(infer, setup, tmp_path, capsys):
     folder = tmp_path / 'batch'
     folder.mkdir()
