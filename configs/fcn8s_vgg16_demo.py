@@ -1,6 +1,6 @@
 # The embedded demo (`make demo`): a narrow FCN-8s trained from scratch on CPU, in a
 # few minutes, on synthetic polyp frames written in the polyps912 layout
-# (mmseg_fcn_classic/demo_data.py; generated on first use by tools/demo.py).
+# (mmseg_fcn_classic/testing/synthetic.py; written on first use by tools/demo.py).
 _base_ = ['./fcn8s_vgg16_polyps912.py']
 from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs  # noqa: E402
 

@@ -127,3 +127,55 @@ def test_tests_import_tools_as_modules():
         if osp.samefile(path, __file__):
             continue
         assert 'spec_from_file_location' not in open(path).read(), path
+
+
+#: The layers, bottom up: a module imports only from its own layer or lower ones.
+LAYERS = {'registry': 0, 'models': 0, 'datasets': 0, 'evaluation': 0,
+          'visualization': 0, 'utils': 0, 'engine': 1, 'converters': 1,
+          'apis': 2, 'testing': 2, 'tools': 3}
+#: Upward edges on purpose: ``VGG16FC`` reads torchvision weights through the pure
+#: tensor maps of ``converters/torchvision.py``, which import nothing of ours.
+UPWARD = {('mmseg_fcn_classic.models.backbones.vgg16_fc',
+           'mmseg_fcn_classic.converters.torchvision'),
+          ('mmseg_fcn_classic.models.backbones.vgg16_fc', 'mmseg_fcn_classic.converters')}
+
+
+def _layer(module: str):
+    parts = module.split('.')
+    return LAYERS.get(parts[1]) if len(parts) > 1 else None
+
+
+def test_layers_are_ranked():
+    graph = import_graph()
+    subpackages = {m.split('.')[1] for m in graph if m.count('.')}
+    assert subpackages <= set(LAYERS), subpackages - set(LAYERS)
+    upward = {(m, t) for m, targets in graph.items() for t in targets
+              if _layer(m) is not None and _layer(t) is not None
+              and _layer(t) > _layer(m)}
+    assert upward == UPWARD
+    assert not graph['mmseg_fcn_classic.converters.torchvision']
+
+
+def _readme_layout_paths():
+    text = open(osp.join(REPO, 'README.md')).read()
+    section = text.split('\n## Layout\n', 1)[1].split('\n## ', 1)[0]
+    paths = set()
+    for line in section.splitlines():
+        if not line.startswith('| `'):
+            continue
+        cell = line.split('|')[1]
+        names = [n.strip().strip('`') for n in cell.split(',')]
+        folder = osp.dirname(names[0])
+        paths.update(names[0] if i == 0 else osp.join(folder, n)
+                     for i, n in enumerate(names))
+    return paths
+
+
+def test_readme_module_table_matches_the_tree():
+    named = _readme_layout_paths()
+    modules = {osp.relpath(p, ROOT) for p in _modules().values()
+               if not p.endswith('__init__.py')}
+    benchmarks = {osp.relpath(p, REPO) for pattern in ('*.py', '*.md', '*.sh')
+                  for p in glob.glob(osp.join(REPO, 'benchmarks', pattern))
+                  if not p.endswith(('__init__.py', '__main__.py'))}
+    assert named == modules | benchmarks
