@@ -1,7 +1,8 @@
 """Narrow FCNs for tests and smoke runs: the real geometry at a fraction of the width.
 
 The head's inputs always come from :func:`..models.utils.fcn_spec.head_inputs`.
-Also here: random weights for such models (:func:`randomize_`), and a tiny
+Also here: random weights for such models (:func:`randomize_`), their logits and a
+tolerance to compare them (:func:`logits`, :func:`close`), and a tiny
 training config next to a tiny demo-data tree (:func:`write_tiny_config`).
 """
 import textwrap
@@ -20,6 +21,8 @@ FC_CHANNELS = 16
 #: The benchmark's ``--quick`` models: narrow, but with some arithmetic to time.
 QUICK_WIDTHS = (8, 16, 32, 64, 64)
 QUICK_FC_CHANNELS = 128
+#: Relative tolerance of :func:`close`.
+TOL = 1e-4
 
 
 def narrow_model(model: dict, widths: Sequence[int] = WIDTHS,
@@ -186,3 +189,15 @@ def write_tiny_config(path: str, data_root: str, max_iters: int = 4,
     with open(path, 'w') as f:
         f.write(textwrap.dedent(text) + extra)
     return path
+
+
+def close(a: torch.Tensor, b: torch.Tensor, tol: float = TOL) -> bool:
+    """Whether ``a`` equals ``b`` within ``tol`` of ``b``'s magnitude (absolute below 1)."""
+    return (a - b).abs().max().item() <= tol * max(1.0, b.abs().max().item())
+
+
+def logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A segmentor's logits for a batch ``x`` of normalised, unpadded images."""
+    metas = [dict(img_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]),
+                  pad_shape=tuple(x.shape[-2:]))] * x.shape[0]
+    return model.encode_decode(x, metas)

@@ -3,21 +3,7 @@ backbone whenever the frozen graph would not."""
 import torch
 
 from mmseg_fcn_classic.apis.deploy import FrozenBackbone, freeze_for_inference
-from mmseg_fcn_classic.testing.narrow import build_shipped, randomize_
-
-TOL = 1e-4
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal within TOL relative to the magnitude (absolute below 1)."""
-    return (a - b).abs().max().item() <= TOL * max(1.0, b.abs().max().item())
-
-
-def _logits(model, x):
-    metas = [dict(img_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]),
-                  pad_shape=tuple(x.shape[-2:]))] * x.shape[0]
-    return model.encode_decode(x, metas)
-
+from mmseg_fcn_classic.testing.narrow import build_shipped, close, logits, randomize_
 
 def test_freeze_for_inference_matches_eager_and_falls_back():
     model = build_shipped('fcn8s_vgg16_voc.py')
@@ -25,17 +11,17 @@ def test_freeze_for_inference_matches_eager_and_falls_back():
     model.eval()
     x = torch.randn(1, 3, 45, 61) * 50
     with torch.no_grad():
-        ref = _logits(model, x)
+        ref = logits(model, x)
         other = torch.randn(1, 3, 40, 52) * 50
-        ref_other = _logits(model, other)
+        ref_other = logits(model, other)
         freeze_for_inference(model, x.shape)
         backbone = model.backbone
         assert isinstance(backbone, FrozenBackbone)
         assert backbone.uses_frozen(x)
-        assert _close(_logits(model, x), ref)
+        assert close(logits(model, x), ref)
         # another shape: eager, still right
         assert not backbone.uses_frozen(other)
-        assert _close(_logits(model, other), ref_other)
+        assert close(logits(model, other), ref_other)
     # training mode / autograd: eager
     assert not backbone.uses_frozen(x)
     model.train()
@@ -46,4 +32,4 @@ def test_freeze_for_inference_matches_eager_and_falls_back():
     with torch.no_grad():
         backbone.eager.conv1_1.weight.mul_(2)
         assert not backbone.uses_frozen(x)
-        assert not _close(_logits(model, x), ref)
+        assert not close(logits(model, x), ref)

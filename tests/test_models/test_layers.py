@@ -7,21 +7,7 @@ import torch
 import torch.nn as nn
 
 from mmseg_fcn_classic.models.layers import GemmConv2d
-from mmseg_fcn_classic.testing.narrow import build_shipped, randomize_
-
-TOL = 1e-4
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal within TOL relative to the magnitude (absolute below 1)."""
-    return (a - b).abs().max().item() <= TOL * max(1.0, b.abs().max().item())
-
-
-def _logits(model, x):
-    metas = [dict(img_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]),
-                  pad_shape=tuple(x.shape[-2:]))] * x.shape[0]
-    return model.encode_decode(x, metas)
-
+from mmseg_fcn_classic.testing.narrow import build_shipped, close, logits, randomize_
 
 @pytest.mark.parametrize('cfg', [
     dict(in_channels=8, out_channels=12, kernel_size=7),
@@ -44,10 +30,10 @@ def test_gemm_conv_matches_conv(cfg, batch):
     ref = torch.autograd.grad(conv(x), [x] + list(conv.parameters()), grad)
     out = gemm(x)
     assert out.shape == conv(x).shape
-    assert _close(out, conv(x))
+    assert close(out, conv(x))
     for a, b in zip(torch.autograd.grad(out, [x] + list(gemm.parameters()), grad),
                     ref):
-        assert _close(a, b)
+        assert close(a, b)
 
 
 def test_gemm_conv_falls_back_above_the_unfold_limit(monkeypatch):
@@ -58,7 +44,7 @@ def test_gemm_conv_falls_back_above_the_unfold_limit(monkeypatch):
     monkeypatch.setattr(torch.nn.functional, 'unfold',
                         lambda *a, **k: calls.append(1) or torch.ones(0))
     monkeypatch.setattr(GemmConv2d, 'max_unfold_bytes', 4 * 4 * 9 * 49 - 1)
-    assert _close(gemm(x), conv(x)) and not calls
+    assert close(gemm(x), conv(x)) and not calls
 
 
 def _with_plain_fc(model):
@@ -83,14 +69,14 @@ def test_gemm_fc_layers_match_plain_convolutions(variant):
     x = torch.randn(2, 3, 45, 61) * 50
     for m in (model, plain):
         m.eval()
-    ref = _logits(plain, x)
-    out = _logits(model, x)
+    ref = logits(plain, x)
+    out = logits(model, x)
     assert ref.abs().max() > 1  # a meaningful comparison, not zeros
-    assert _close(out, ref)
+    assert close(out, ref)
 
     def grads(m, logits):
         params = [p for p in m.parameters() if p.requires_grad]
         return torch.autograd.grad(logits.square().sum(), params)
 
     for a, b in zip(grads(model, out), grads(plain, ref)):
-        assert _close(a, b)
+        assert close(a, b)

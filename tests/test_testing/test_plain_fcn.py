@@ -3,22 +3,9 @@ registry-built FCN-8s once its weights are converted."""
 import torch
 
 from mmseg_fcn_classic.converters.pytorch_fcn import convert_pytorch_fcn
-from mmseg_fcn_classic.testing.narrow import FC_CHANNELS, WIDTHS, build_shipped, randomize_
+from mmseg_fcn_classic.testing.narrow import (FC_CHANNELS, WIDTHS, build_shipped, close,
+                                              logits, randomize_)
 from mmseg_fcn_classic.testing.plain_fcn import PlainFCN8s
-
-TOL = 1e-4
-
-
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal within TOL relative to the magnitude (absolute below 1)."""
-    return (a - b).abs().max().item() <= TOL * max(1.0, b.abs().max().item())
-
-
-def _logits(model, x):
-    metas = [dict(img_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]),
-                  pad_shape=tuple(x.shape[-2:]))] * x.shape[0]
-    return model.encode_decode(x, metas)
-
 
 def test_plain_baseline_computes_our_fcn8s():
     """Same weights, same logits: the baseline is the same network as ours."""
@@ -38,7 +25,7 @@ def test_plain_baseline_computes_our_fcn8s():
         x = torch.randn(1, 3, *size) * 50
         with torch.no_grad():
             ref = plain(x)
-            out = _logits(ours, x)
+            out = logits(ours, x)
         assert out.shape == ref.shape == (1, 21, *size)
         assert ref.abs().max() > 1
-        assert _close(out, ref)
+        assert close(out, ref)
