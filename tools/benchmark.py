@@ -5,20 +5,7 @@ FCN-8s, and the data pipelines; ``--help`` lists the options, ``docs/benchmarks.
 holds the figures. The measurement code is the ``benchmarks`` package at the root
 of this clone (not shipped with mmseg_fcn_classic); ``python -m benchmarks`` from
 the clone's root is the same command.
-
-Usage::
-
-    # the documented CPU run: JSON, and docs/benchmarks.md regenerated
-    python tools/benchmark.py --out work_dirs/benchmark/cpu.json \\
-        --markdown docs/benchmarks.md
-    # GPU: fp32 and bf16 autocast + channels_last
-    python tools/benchmark.py --device cuda --modes fp32 bf16-cl \\
-        --out work_dirs/benchmark/cuda.json
-    # smoke test: narrow model, small input, few repetitions
-    python tools/benchmark.py --quick --out /tmp/benchmark_quick.json
-    # data loading only: samples/s of one loader worker per shipped pipeline, and
-    # the workers a GPU training at 300 images/s needs
-    python tools/benchmark.py --data-only --gpu-rate 300
+The usage examples are in :mod:`benchmarks.cli`.
 """
 import os.path as osp
 import sys
