@@ -19,6 +19,14 @@ GPU_TARGETS = dict(train_time_ratio=1.0, train_peak_fraction=0.5, peak_min_batch
 NOTES = osp.join(osp.dirname(osp.abspath(__file__)), 'notes.md')
 
 
+def _target(model: dict, baseline: Optional[dict], target: str, value: float,
+            threshold: float, at_least: bool = False) -> dict:
+    """A target verdict: ``value`` at most (``at_least``: at least) ``threshold``."""
+    met = value >= threshold if at_least else value <= threshold
+    return dict(model=model['name'], baseline=baseline['name'] if baseline else '-',
+                target=target, value=value, threshold=threshold, met=met)
+
+
 def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
                                                                   List[dict]]:
     """Ratios of each of our models to the baseline (same mode), and the targets.
@@ -55,19 +63,15 @@ def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
         if (gpu_case and peak_dtype(mode) == 'bfloat16' and peak
                 and m['spec']['batch'] >= GPU_TARGETS['peak_min_batch']
                 and 'training' in m):
-            value = m['training']['peak_fraction_median']
-            targets.append(dict(
-                model=m['name'], baseline='-', target='training >= 50% of bf16 '
-                'GEMM peak (median times, own FLOP count, batch >= 16)',
-                value=value, threshold=GPU_TARGETS['train_peak_fraction'],
-                met=value >= GPU_TARGETS['train_peak_fraction']))
+            targets.append(_target(
+                m, None, 'training >= 50% of bf16 GEMM peak (median times, own FLOP '
+                'count, batch >= 16)', m['training']['peak_fraction_median'],
+                GPU_TARGETS['train_peak_fraction'], at_least=True))
         if target_case and 'inference' in m and peak:
-            value = m['inference']['peak_fraction_best']
-            targets.append(dict(
-                model=m['name'], baseline='-', target='inference >= 85% of fp32 '
-                'GEMM peak (best-of times, own FLOP count)', value=value,
-                threshold=TARGETS['inference_peak_fraction'],
-                met=value >= TARGETS['inference_peak_fraction']))
+            targets.append(_target(
+                m, None, 'inference >= 85% of fp32 GEMM peak (best-of times, own '
+                'FLOP count)', m['inference']['peak_fraction_best'],
+                TARGETS['inference_peak_fraction'], at_least=True))
         for base in bases:
             if base is None:
                 continue
@@ -83,28 +87,19 @@ def compare(models: List[dict], peaks: Dict[str, dict]) -> Tuple[List[dict],
                     row[f'{phase}_flop_ratio'] = a['flops'] / b['flops']
             ratios.append(row)
             if gpu_case and 'training_time_ratio_median' in row:
-                value = row['training_time_ratio_median']
-                targets.append(dict(
-                    model=m['name'], baseline=base['name'],
-                    target='training step <= 1.0x baseline (median times)',
-                    value=value, threshold=GPU_TARGETS['train_time_ratio'],
-                    met=value <= GPU_TARGETS['train_time_ratio']))
+                targets.append(_target(
+                    m, base, 'training step <= 1.0x baseline (median times)',
+                    row['training_time_ratio_median'], GPU_TARGETS['train_time_ratio']))
             if not target_case:
                 continue
             if 'training_time_ratio_median' in row:
-                value = row['training_time_ratio_median']
-                targets.append(dict(
-                    model=m['name'], baseline=base['name'],
-                    target='training step <= 0.85x baseline (median times)',
-                    value=value, threshold=TARGETS['train_time_ratio'],
-                    met=value <= TARGETS['train_time_ratio']))
+                targets.append(_target(
+                    m, base, 'training step <= 0.85x baseline (median times)',
+                    row['training_time_ratio_median'], TARGETS['train_time_ratio']))
             if row.get('training_memory_ratio') is not None:
-                value = row['training_memory_ratio']
-                targets.append(dict(
-                    model=m['name'], baseline=base['name'],
-                    target='peak training memory <= baseline', value=value,
-                    threshold=TARGETS['train_memory_ratio'],
-                    met=value <= TARGETS['train_memory_ratio']))
+                targets.append(_target(
+                    m, base, 'peak training memory <= baseline',
+                    row['training_memory_ratio'], TARGETS['train_memory_ratio']))
     return ratios, targets
 
 
