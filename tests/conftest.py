@@ -1,5 +1,14 @@
-"""Fixtures shared across test packages."""
+"""Fixtures and helpers shared across test packages."""
+import socket
+
 import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a process group's rendezvous)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@ version of every step), so that a lent GPU's minutes are not lost to a typo."""
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from tests.conftest import free_port
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(REPO, 'benchmarks', 'gpu_check.sh')
@@ -22,18 +23,12 @@ def test_script_parses_and_asks_for_an_out_dir():
     assert run.returncode == 2 and 'usage' in run.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def dry_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('gpu_check')
     out = tmp / 'out'
     env = dict(os.environ, PYTHON=sys.executable, TMPDIR=str(tmp),
-               PORT=str(_free_port()))
+               PORT=str(free_port()))
     run = subprocess.run(['bash', SCRIPT, '--dry-run', str(out)], cwd=str(tmp),
                          env=env, capture_output=True, text=True, timeout=1200)
     return run, out

@@ -8,7 +8,6 @@ iterations only.
 """
 import os
 import os.path as osp
-import socket
 from types import SimpleNamespace
 
 import pytest
@@ -20,6 +19,7 @@ from mmseg.registry import HOOKS
 from mmseg_fcn_classic.engine.hooks.exact_resume_hook import (
     ExactResumeHook, rng_state, saves_after_train_epoch, saves_after_train_iter)
 from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
+from tests.conftest import free_port
 
 #: The collectives of ``torch.distributed``'s Python API that are counted.
 COLLECTIVES = ('all_gather_object', 'all_gather', 'all_gather_into_tensor',
@@ -96,12 +96,6 @@ def _worker(rank, world_size, port, cfg_path, work_dir):
                osp.join(work_dir, f'collectives_rank{rank}.pth'))
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_ranks_gather_on_checkpoint_iterations_only(tmp_path):
     data = make_tiny_data(str(tmp_path / 'polyps'), n_train=4)
     # checkpoints after iterations 2 and 4 (interval) and 5 (the last)
@@ -109,7 +103,7 @@ def test_two_ranks_gather_on_checkpoint_iterations_only(tmp_path):
                             ckpt_interval=2)
     work = str(tmp_path / 'work')
     os.makedirs(work)
-    mp.spawn(_worker, args=(2, _free_port(), cfg, work), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), cfg, work), nprocs=2, join=True)
     for rank in (0, 1):
         log = torch.load(osp.join(work, f'collectives_rank{rank}.pth'),
                          weights_only=False)

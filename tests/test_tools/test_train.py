@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
+from tests.conftest import free_port
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: tests/probe_hook.py's ProbeHook in a tiny config
@@ -32,12 +32,6 @@ def _run(cmd, cwd, **env):
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout + proc.stderr
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -158,7 +152,7 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_data):
     work = str(tmp_path / 'work')
     log = _run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), cfg, '2',
                 '--work-dir', work], cwd=tmp_path, PYTHON=sys.executable,
-               PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='')
+               PORT=str(free_port()), CUDA_VISIBLE_DEVICES='')
     assert 'Distributed training is not used' not in log
     probes = [torch.load(osp.join(work, f'probe_rank{r}.pth'), weights_only=False)
               for r in (0, 1)]
