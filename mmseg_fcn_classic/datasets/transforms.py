@@ -13,7 +13,7 @@ stays an ordinary mmseg pipeline::
 """
 import io
 import os.path as osp
-from typing import Optional
+from typing import Callable, Optional
 
 import mmengine.fileio as fileio
 import numpy as np
@@ -138,16 +138,19 @@ def decode_label_image(data: bytes) -> np.ndarray:
 class LoadFCNAnnotations(LoadAnnotations):
     """Load a semantic label map from a palette PNG, TIFF/BMP or SBD ``.mat``.
 
-    The reader is chosen by the file suffix of ``results['seg_map_path']``:
-    ``.mat`` through :func:`load_sbd_mat`, anything else through PIL (palette
-    indices, never RGB colours). Then, as mmseg's ``LoadAnnotations`` does,
+    The reader is ``results['seg_map_decoder']`` when the dataset sets one (a
+    picklable callable ``bytes -> (H, W) uint8 array``, e.g. a module-level
+    function or a ``functools.partial`` of one, for label files of a dataset's
+    own format); otherwise it is chosen by the file suffix of
+    ``results['seg_map_path']``: ``.mat`` through :func:`load_sbd_mat`, anything
+    else through PIL (palette indices, never RGB colours). Then, as mmseg's ``LoadAnnotations`` does,
     ``reduce_zero_label`` and the dataset's ``label_map`` (e.g. the polyp void
     value to 255) are applied. When the image is already loaded
     (``results['ori_shape']``) the label map must have the same size. Label values
     are checked against the classes by this package's datasets, which know them.
 
     Required Keys: ``seg_map_path``, ``reduce_zero_label``, ``seg_fields``,
-    optionally ``label_map`` and ``ori_shape``.
+    optionally ``seg_map_decoder``, ``label_map`` and ``ori_shape``.
 
     Added Keys: ``gt_seg_map`` (np.uint8, H x W).
 
@@ -170,9 +173,11 @@ class LoadFCNAnnotations(LoadAnnotations):
             backend_args=backend_args,
             imdecode_backend='pillow')
 
-    def _read(self, path: str) -> np.ndarray:
+    def _read(self, path: str, decoder: Optional[Callable] = None) -> np.ndarray:
         try:
             data = fileio.get(path, backend_args=self.backend_args)
+            if decoder is not None:
+                return decoder(data)
             if osp.splitext(path)[1].lower() == '.mat':
                 return load_sbd_mat(data)
             return decode_label_image(data)
@@ -184,7 +189,7 @@ class LoadFCNAnnotations(LoadAnnotations):
         path = results.get('seg_map_path')
         if path is None:  # inference on bare images (mmseg's inference_model)
             return
-        seg = self._read(path)
+        seg = self._read(path, results.get('seg_map_decoder'))
 
         if self.reduce_zero_label is None:
             self.reduce_zero_label = results.get('reduce_zero_label', False)

@@ -156,3 +156,26 @@ def test_same_labels_as_mmseg_load_annotations(tmp_path, seg, reduce_zero_label,
                            seg_fields=[]))['gt_seg_map'])
     np.testing.assert_array_equal(outs[1], outs[0])
     assert outs[1].dtype == outs[0].dtype == np.uint8
+
+
+def _halve(data: bytes) -> np.ndarray:
+    """A dataset's own label format: a PNG whose values are twice the class."""
+    return decode_label_image(data) // 2
+
+
+def test_dataset_decoder_replaces_the_suffix_reader(tmp_path, seg):
+    path = tmp_path / 'a.png'
+    write_palette_png(str(path), seg * 2)
+    out = load(path, seg_map_decoder=_halve)
+    np.testing.assert_array_equal(out['gt_seg_map'], seg)
+
+
+def test_dataset_decoder_error_names_the_file(tmp_path, seg):
+    path = tmp_path / 'a.png'
+    write_palette_png(str(path), seg)
+
+    def broken(data):
+        raise KeyError('LabelMap')
+
+    with pytest.raises(SampleError, match=r"a\.png: KeyError: 'LabelMap'"):
+        load(path, seg_map_decoder=broken)
