@@ -156,7 +156,7 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
     """Build a model with mmseg's ``init_model`` and load ``checkpoint``.
 
     The checkpoint goes through the loader schemes (the safe loading policy of
-    :mod:`mmseg_fcn_classic.engine.checkpoint`) and must fit the model: missing,
+    :mod:`mmseg_fcn_classic.engine.policy`) and must fit the model: missing,
     unexpected or mis-sized tensors are an error naming them, unless ``strict`` is
     False (a partial load, logged). ``model.dataset_meta`` comes from the
     checkpoint's ``meta['dataset_meta']``, else from the config's test dataset,

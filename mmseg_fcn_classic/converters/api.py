@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from mmseg.utils import get_classes, get_palette
 
-from ..engine.checkpoint import load_checkpoint_file
+from ..engine.policy import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
 from .pytorch_fcn import (convert_pytorch_fcn, convert_reference_state_dict,

@@ -9,7 +9,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 import mmseg_fcn_classic  # noqa: F401  (registers the loader schemes)
-from mmseg_fcn_classic.engine.checkpoint import TRUSTED_PREFIX, load_checkpoint_file
+from mmseg_fcn_classic.engine.policy import TRUSTED_PREFIX, load_checkpoint_file
 
 MARKER_ENV = 'FCN_CLASSIC_TEST_MARKER'
 
@@ -23,9 +23,9 @@ class _Payload:
 
 def test_local_scheme_is_ours():
     loader = CheckpointLoader._get_checkpoint_loader('work_dirs/x/iter_4.pth')
-    assert loader.__module__ == 'mmseg_fcn_classic.engine.checkpoint'
+    assert loader.__module__ == 'mmseg_fcn_classic.engine.schemes'
     assert CheckpointLoader._get_checkpoint_loader(
-        TRUSTED_PREFIX + 'a.pth').__module__ == 'mmseg_fcn_classic.engine.checkpoint'
+        TRUSTED_PREFIX + 'a.pth').__module__ == 'mmseg_fcn_classic.engine.schemes'
 
 
 def test_state_dict_loads_weights_only(tmp_path, monkeypatch):
@@ -123,7 +123,7 @@ def test_unreadable_file_named(tmp_path, content):
 
 # ---------------------------------------------------------------- issue 11 cases
 
-from mmseg_fcn_classic.engine.checkpoint import (  # noqa: E402
+from mmseg_fcn_classic.engine.policy import (  # noqa: E402
     MAX_INFLATION_ENV, CheckpointRefusedError, UntrustedPathError, plain_local_path,
     scheme_of, stored_config_problem)
 

@@ -12,7 +12,7 @@ from mmengine.hooks import CheckpointHook, Hook
 
 from mmseg_fcn_classic.engine.atomic_io import (AtomicLocalBackend, atomic_write_bytes,
                                                 temp_path)
-from mmseg_fcn_classic.engine.checkpoint import UntrustedPathError
+from mmseg_fcn_classic.engine.policy import UntrustedPathError
 from mmseg_fcn_classic.engine.hooks import AtomicCheckpointHook
 from mmseg_fcn_classic.engine.resume import ResumeError
 

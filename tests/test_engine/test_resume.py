@@ -5,9 +5,9 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
-from mmseg_fcn_classic.engine.checkpoint import (UntrustedPathError,
-                                                 find_resume_checkpoint)
+from mmseg_fcn_classic.engine.policy import UntrustedPathError
 from mmseg_fcn_classic.engine.resume import (ResumeError, check_resumable,
+                                             find_resume_checkpoint,
                                              optimizer_mismatch,
                                              select_resume_checkpoint)
 

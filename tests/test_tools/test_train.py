@@ -199,7 +199,7 @@ def test_load_from_http_is_refused(tmp_path, tiny_data):
 
 
 def test_bare_resume_ignores_schemes_in_last_checkpoint(tmp_path, tiny_data):
-    from mmseg_fcn_classic.engine.checkpoint import UntrustedPathError
+    from mmseg_fcn_classic.engine.policy import UntrustedPathError
     from mmseg_fcn_classic.tools.train import apply_resume
     work = tmp_path / 'work'
     work.mkdir()

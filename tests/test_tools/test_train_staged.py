@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from mmseg_fcn_classic.engine.checkpoint import load_stage_checkpoint, stage_finished
+from mmseg_fcn_classic.engine.stage import load_stage_checkpoint, stage_finished
 from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

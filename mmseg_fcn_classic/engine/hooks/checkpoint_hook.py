@@ -10,7 +10,7 @@ from mmengine.optim import OptimWrapper
 from mmseg.registry import HOOKS
 
 from ..atomic_io import BACKEND_NAME, AtomicLocalBackend, remove_stale_temp_files
-from ..checkpoint import plain_local_path
+from ..policy import plain_local_path
 from ..resume import ResumeError, check_resumable, select_resume_checkpoint
 
 
