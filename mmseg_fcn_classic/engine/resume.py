@@ -14,8 +14,7 @@ from typing import Any, List, Optional, Tuple
 
 import torch
 
-from .policy import (CheckpointRefusedError, load_checkpoint_file,
-                     plain_local_path)
+from .policy import load_checkpoint_file, plain_local_path
 
 #: Checkpoint files the runner writes (CheckpointHook's default names).
 CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
@@ -72,13 +71,19 @@ def checkpoint_problem(path: str, require_runner_checkpoint: bool = True
         return 'is empty (0 bytes)'
     try:
         checkpoint = load_checkpoint_file(path, map_location='cpu', mmap=True)
-    except (CheckpointRefusedError, RuntimeError, OSError) as err:
+    except Exception as err:  # noqa: BLE001  (any file that fails is skipped, named)
         return f'does not load ({err})'
     if require_runner_checkpoint:
         missing = [k for k in RUNNER_KEYS
                    if not isinstance(checkpoint, dict) or k not in checkpoint]
         if missing:
             return f'is not a checkpoint written by the runner (no {", ".join(missing)})'
+        meta = checkpoint['meta']
+        if not (isinstance(meta, dict) and all(type(meta.get(k)) is int
+                                               for k in ('iter', 'epoch'))):
+            return 'has no iteration and epoch to continue from in its meta'
+        if not isinstance(checkpoint['message_hub'], dict):
+            return 'has a malformed message hub'
     return None
 
 

@@ -27,9 +27,10 @@ from mmengine.logging import print_log
 from mmengine.runner import checkpoint as mm_ckpt
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .policy import (TRUSTED_PREFIX, CheckpointRefusedError, Location,
-                     check_stored_configs, load_checkpoint_bytes, load_checkpoint_file,
-                     runner_checkpoint_globals)
+from .policy import (TRUSTED_PREFIX, CheckpointReadError, CheckpointRefusedError,
+                     Location, check_loaded_content, load_checkpoint_bytes,
+                     load_checkpoint_file, runner_checkpoint_globals)
+from .stored_config import neutralise_stored_configs
 from .stage import STAGE_PREFIX, load_stage_checkpoint
 
 
@@ -174,7 +175,9 @@ def wrap_foreign_loader(loader: Callable) -> Callable:
     """Put a scheme registered by another package under the policy.
 
     Its fetch is kept; every ``torch.load`` it makes is forced to
-    ``weights_only=True`` with the allowlist, and stored configs are checked.
+    ``weights_only=True`` with the allowlist, the loaded arrays are bounded
+    (:func:`~.policy.check_loaded_content`, with no file size to go by) and the
+    stored configs are replaced (:mod:`.stored_config`).
 
     Args:
         loader (callable): ``loader(filename, map_location)``.
@@ -190,8 +193,14 @@ def wrap_foreign_loader(loader: Callable) -> Callable:
             raise CheckpointRefusedError(
                 f'Refusing to fully unpickle checkpoint {filename!r}: it contains '
                 f'objects outside the weights-only allowlist ({err}).') from err
-        check_stored_configs(checkpoint, filename)
-        return checkpoint
+        except (OSError, ImportError):
+            raise  # the fetch's own errors
+        except Exception as err:  # noqa: BLE001  (named, like every failed load)
+            raise CheckpointReadError(
+                f'cannot read checkpoint {filename!r}: {type(err).__name__}: '
+                f'{str(err)[:500]}') from err
+        check_loaded_content(checkpoint, filename)
+        return neutralise_stored_configs(checkpoint, filename)
 
     load_from_foreign_safe.wrapped = loader
     return load_from_foreign_safe

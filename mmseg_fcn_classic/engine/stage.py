@@ -3,28 +3,49 @@
 Staged training: ``load_from='stage://work_dirs/fcn32s_vgg16_voc'`` loads the
 *final* checkpoint of a previous stage's work dir, the one its
 ``last_checkpoint`` names (read as a plain local path), which must have reached
-that stage's ``max_iters``.
+that stage's ``max_iters`` (:func:`stage_progress`: both numbers are read as data
+from the checkpoint; its stored config is never parsed).
 """
 import logging
 import os.path as osp
-import re
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from mmengine.logging import print_log
 
-from .policy import Location, load_checkpoint_file
+from .policy import CheckpointRefusedError, Location, load_checkpoint_file
 from .resume import find_resume_checkpoint
 
 STAGE_PREFIX = 'stage://'
 
 
-def _max_iters_from_cfg_text(text: str) -> Optional[int]:
-    """Read ``train_cfg.max_iters`` from a checkpoint's ``meta['cfg']`` text (as data)."""
-    match = re.search(r'^train_cfg\s*=\s*dict\((.*?)\)\s*$', text, re.M | re.S)
-    if match is None:
-        return None
-    found = re.search(r'max_iters\s*=\s*(\d+)', match.group(1))
-    return int(found.group(1)) if found else None
+def stage_progress(checkpoint: Any) -> Tuple[Optional[int], Optional[int]]:
+    """``(iteration, max_iters)`` of a runner checkpoint, read as data.
+
+    The iteration is ``meta['iter']``; ``max_iters`` is what mmengine's
+    ``RuntimeInfoHook`` records in the message hub (``runtime_info['max_iters']``)
+    when training starts. The stored config is never parsed.
+
+    Args:
+        checkpoint: A loaded checkpoint.
+
+    Returns:
+        tuple: Each value, or None where the checkpoint does not hold it as an
+        integer (converted weights hold neither).
+
+    Example:
+        >>> stage_progress({'meta': {'iter': 4},
+        ...                 'message_hub': {'runtime_info': {'max_iters': 8}}})
+        (4, 8)
+    """
+    def integer(container: Any, key: str) -> Optional[int]:
+        value = container.get(key) if isinstance(container, dict) else None
+        return value if type(value) is int else None
+
+    if not isinstance(checkpoint, dict):
+        return None, None
+    hub = checkpoint.get('message_hub')
+    info = hub.get('runtime_info') if isinstance(hub, dict) else None
+    return integer(checkpoint.get('meta'), 'iter'), integer(info, 'max_iters')
 
 
 def resolve_stage_checkpoint(work_dir: str) -> str:
@@ -44,9 +65,10 @@ def resolve_stage_checkpoint(work_dir: str) -> str:
     """
     if work_dir.startswith(STAGE_PREFIX):
         work_dir = work_dir[len(STAGE_PREFIX):]
-    hint = ('Train the previous stage first (tools/train_staged.sh runs all stages in '
-            'order), or point load_from at its work dir: '
-            '--cfg-options load_from=stage://PATH/TO/WORK_DIR')
+    hint = ('Train the previous stage first: run the stages one after the other '
+            '(mmseg-fcn-train STAGE_CONFIG --work-dir WORK_DIR; from a clone, '
+            'tools/train_staged.sh runs them all in order), or point load_from at '
+            'its work dir: --cfg-options load_from=stage://PATH/TO/WORK_DIR')
     last = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(last):
         raise FileNotFoundError(
@@ -66,14 +88,15 @@ def load_stage_checkpoint(filename: str, map_location: Location = None) -> Any:
     """``stage://WORK_DIR``: the final checkpoint of a finished stage, loaded safely."""
     ckpt_path = resolve_stage_checkpoint(filename)
     checkpoint = load_checkpoint_file(ckpt_path, map_location)
-    meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
-    max_iters = _max_iters_from_cfg_text(meta.get('cfg', '') or '')
-    if max_iters is not None and meta.get('iter', max_iters) < max_iters:
+    step, max_iters = stage_progress(checkpoint)
+    if step is not None and max_iters is not None and step < max_iters:
+        work_dir = filename[len(STAGE_PREFIX):]
         raise RuntimeError(
-            f'previous stage in {filename[len(STAGE_PREFIX):]!r} is unfinished: its '
-            f'latest checkpoint {ckpt_path!r} is at iteration {meta["iter"]} of '
-            f'{max_iters}. Finish it with tools/train.py <its config> --resume.')
-    print_log(f'{filename} -> {ckpt_path} (iteration {meta.get("iter")})',
+            f'previous stage in {work_dir!r} is unfinished: its latest checkpoint '
+            f'{ckpt_path!r} is at iteration {step} of {max_iters}. Finish it: '
+            f'mmseg-fcn-train STAGE_CONFIG --work-dir {work_dir} --resume (from a '
+            'clone: python tools/train.py ...; tools/train_staged.sh resumes it).')
+    print_log(f'{filename} -> {ckpt_path} (iteration {step})',
               logger='current')
     return checkpoint
 
@@ -89,6 +112,6 @@ def stage_finished(work_dir: str) -> bool:
     """
     try:
         load_stage_checkpoint(STAGE_PREFIX + work_dir, map_location='cpu')
-    except (FileNotFoundError, RuntimeError):
+    except (FileNotFoundError, RuntimeError, CheckpointRefusedError):
         return False
     return True
