@@ -59,10 +59,11 @@ class PausingBackend(AtomicLocalBackend):
 
     def write_bytes(self, f, data) -> None:
         if _pause_here('mid-write', _target(f.name)):
-            half = memoryview(data)[:max(1, len(data) // 2)]
-            super().write_bytes(f, half)
+            half = max(1, len(data) // 2)
+            super().write_bytes(f, memoryview(data)[:half])
             f.flush()
             _announce_and_wait()
+            data = memoryview(data)[half:]  # told to go on: the rest
         super().write_bytes(f, data)
 
     def remove(self, filepath) -> None:
