@@ -182,8 +182,9 @@ def test_readme_module_table_matches_the_tree():
 
 
 #: The engine's checkpoint jobs, bottom up (each may import only those before it):
-#: the unpickling policy, resume discovery, ``stage://``, the loader schemes.
-ENGINE_JOBS = ('policy', 'resume', 'stage', 'schemes')
+#: stored configs, the unpickling policy, resume discovery, ``stage://``, the
+#: loader schemes.
+ENGINE_JOBS = ('stored_config', 'policy', 'resume', 'stage', 'schemes')
 
 
 @pytest.mark.parametrize('job', ENGINE_JOBS)

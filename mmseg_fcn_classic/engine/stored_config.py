@@ -43,7 +43,7 @@ def stored_config_notice(name: str) -> str:
         raises :class:`StoredConfigError`.
 
     Example:
-        >>> print(stored_config_notice('work/it"er_8.pth'))  # doctest: +ELLIPSIS
+        >>> print(stored_config_notice('work/it"er_8.pth'), end='')  # doctest: +ELLIPSIS
         # mmseg_fcn_classic: the config stored in this checkpoint was not loaded ...
         model = dict(type='StoredConfigNotUsed', checkpoint='work/it_er_8.pth')
     """
