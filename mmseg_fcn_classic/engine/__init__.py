@@ -1,10 +1,11 @@
 """Runner-level pieces: checkpoint loading and saving, and the hooks.
 
 One module per job: :mod:`.policy` (what a checkpoint may contain and how it is
-unpickled), :mod:`.schemes` (every loader scheme under that policy),
-:mod:`.resume` (what a bare ``--resume`` continues from), :mod:`.stage`
-(``stage://``), :mod:`.atomic_io` (atomic saves), :mod:`.weights` (strict
-weight loading) and :mod:`.hooks`.
+unpickled), :mod:`.stored_config` (configs stored in checkpoints are never used),
+:mod:`.schemes` (every loader scheme under that policy), :mod:`.resume` (what a
+bare ``--resume`` continues from), :mod:`.stage` (``stage://``), :mod:`.atomic_io`
+(atomic saves), :mod:`.work_dir_lock` (one run per work dir), :mod:`.weights`
+(strict weight loading) and :mod:`.hooks`.
 
 Importing registers the loader schemes (every mmengine scheme under one safe
 policy, plus ``trusted://`` and ``stage://``) into mmengine's ``CheckpointLoader``,
@@ -17,9 +18,12 @@ from .hooks import (AtomicCheckpointHook, ChannelsLastHook, CheckpointFitHook,
                     ExactResumeHook, PlainParamGroupsHook)
 from .policy import CheckpointReadError, CheckpointRefusedError, UntrustedPathError
 from .resume import ResumeError
+from .stored_config import StoredConfigError
+from .work_dir_lock import WorkDirLockedError
 
 __all__ = [
     'AtomicCheckpointHook', 'ChannelsLastHook', 'CheckpointFitHook',
     'CheckpointReadError', 'CheckpointRefusedError', 'ExactResumeHook',
-    'PlainParamGroupsHook', 'ResumeError', 'UntrustedPathError'
+    'PlainParamGroupsHook', 'ResumeError', 'StoredConfigError', 'UntrustedPathError',
+    'WorkDirLockedError'
 ]

@@ -438,7 +438,7 @@ def _unpickler_reason(err: BaseException) -> str:
     marker = 'WeightsUnpickler error: '
     if marker in text:
         text = text.split(marker, 1)[1].lstrip().split('\n\n', 1)[0]
-    return text.strip()[:300]
+    return text.split(' was not an allowed global')[0].strip()[:300]
 
 
 def _torch_load(f: Union[str, BinaryIO], name: str, map_location: Location,

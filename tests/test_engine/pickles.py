@@ -85,7 +85,13 @@ def object_flag_dtype(path) -> str:
 
 
 def negative_shape(path) -> str:
-    """Item 4: an array of shape (-1,) (numpy raises ``ValueError``)."""
+    """Item 4: an array rebuilt with shape (-1,) (numpy raises ``ValueError``)."""
+    hostile = Craft(_reconstruct, (np.ndarray, (-1, ), b'b'))
+    return save(runner_like(runtime_info={'x': hostile}), path)
+
+
+def negative_state_shape(path) -> str:
+    """Item 4: an array whose state has shape (-1,) (numpy raises ``TypeError``)."""
     return save(runner_like(runtime_info={'x': array((-1, ), np.dtype('f8'), b'')}),
                 path)
 

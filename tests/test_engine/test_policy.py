@@ -214,10 +214,13 @@ from . import pickles  # noqa: E402
      r'1,000,000,000,000,000 elements'),
     (pickles.object_flag_dtype, CheckpointReadError,
      'TypeError: object pickle not returning list'),
-    (pickles.negative_shape, CheckpointReadError, 'impossible dimension'),
+    (pickles.negative_shape, CheckpointReadError,
+     'ValueError: negative dimensions are not allowed'),
+    (pickles.negative_state_shape, CheckpointReadError, 'impossible dimension'),
     (pickles.legacy_storage_bomb, CheckpointRefusedError,
      'its storages declare 322,122,547,200 bytes in a [0-9,]+-byte file'),
-], ids=['zero-size-dtype', 'object-flags', 'negative-shape', 'legacy-300GiB'])
+], ids=['zero-size-dtype', 'object-flags', 'negative-shape', 'negative-state-shape',
+        'legacy-300GiB'])
 def test_hostile_arguments_to_allowed_types_are_refused_naming_the_file(
         tmp_path, payload, error, reason):
     """Each payload is built only from allowlisted globals; torch alone hangs later
