@@ -65,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg.model = cfg.tta_model
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
-        if cfg.test_evaluator.get('type') == 'IoUMetric':
+        if cfg.test_evaluator.get('type') in ('IoUMetric', 'FCNMetric'):
             cfg.test_evaluator['keep_results'] = True
     setup_cpu_distributed(cfg, args.launcher)
     keep_freed_memory(args.keep_freed_memory)
