@@ -225,6 +225,9 @@ def test_metafile_lists_every_config():
     for model in models:
         assert osp.isfile(osp.join(REPO, model['Config']))
         assert model['Name'] == osp.basename(model['Config'])[:-3]
+        # a list: mmengine's list_models extends a list with it (a string would
+        # give its characters)
+        assert isinstance(model.get('Alias', []), list), model['Name']
         assert 'Weights' in model  # BaseInferencer reads it; nothing is hosted
         sources = model.get('Released Weights', [])
         for source in sources:
