@@ -16,12 +16,14 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from ..datasets.scan import scan_dataset_cfg
+from ..utils.config import resolve_config
+from .common import CONFIG_HELP
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Check that a dataset is complete and readable')
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('--split', choices=['train', 'val', 'test'],
                         default='train',
                         help='which {split}_dataloader.dataset to scan')
@@ -36,7 +38,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(resolve_config(args.config))
+    except FileNotFoundError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))

@@ -28,13 +28,16 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
+from ..utils.config import resolve_config
+from .common import CONFIG_HELP
+
 FORMATS = ('onnx', 'exported-program')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='model config file')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--format', choices=FORMATS, default='onnx',
                         help='output format (default: onnx)')
@@ -58,7 +61,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from ..apis.deploy import (export_program, input_convention,
                                save_exported_program, save_onnx)
     try:
-        model = init_model(args.config, args.checkpoint, device='cpu',
+        model = init_model(resolve_config(args.config), args.checkpoint, device='cpu',
                            cfg_options=args.cfg_options)
     except (FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)

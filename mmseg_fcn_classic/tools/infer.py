@@ -34,13 +34,14 @@ from mmengine.config import DictAction
 from ..apis import init_model, run_inference
 from ..apis.inference import MAX_PIXELS
 from ..engine.checkpoint import CheckpointReadError, CheckpointRefusedError
-from .common import add_malloc_arg, keep_freed_memory
+from ..utils.config import resolve_config
+from .common import CONFIG_HELP, add_malloc_arg, keep_freed_memory
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='model config file')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('checkpoint', help='checkpoint (e.g. from convert_weights.py)')
     parser.add_argument('inputs', nargs='+', help='image files and/or folders')
     parser.add_argument('--out-dir', required=True, help='output folder')
@@ -90,7 +91,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     failures: List[Tuple[str, str]] = []
     try:
         check_out_dir(args.out_dir)
-        model = init_model(args.config, args.checkpoint, device=device,
+        model = init_model(resolve_config(args.config), args.checkpoint, device=device,
                            cfg_options=args.cfg_options, strict=not args.non_strict)
         records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
                                 timing=args.timing, progress=not args.no_progress,

@@ -13,12 +13,13 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from ..utils.dist import setup_cpu_distributed
-from .common import add_malloc_arg, add_runner_args, keep_freed_memory, load_config
+from .common import (CONFIG_HELP, add_malloc_arg, add_runner_args, keep_freed_memory,
+                     load_config)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='MMSeg test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('checkpoint', help='checkpoint file (trusted://PATH to fully '
                         'unpickle a file you produced yourself)')
     parser.add_argument('--out', help='dir to save output predictions (label pngs)')
