@@ -1,9 +1,12 @@
 """Scan a config's dataset: every file read once, every problem reported.
 
-    python tools/check_dataset.py CONFIG [--split train|val|test] [--cfg-options ...]
+    mmseg-fcn-check-dataset CONFIG [--split train|val|test] [--cfg-options ...]
 
-Builds ``{split}_dataloader.dataset`` of the config (datasets inside wrappers
-such as ``ConcatDataset`` one by one), reads every image and label map as training
+(or python -m mmseg_fcn_classic.tools.check_dataset; from a clone,
+python tools/check_dataset.py). CONFIG is a file or a shipped config by name.
+
+Builds {split}_dataloader.dataset of the config (datasets inside wrappers
+such as ConcatDataset one by one), reads every image and label map as training
 would, and reports all problems in one pass with counts: missing folders, images
 without masks and masks without images, unreadable files, size mismatches and
 label values outside the classes. Then prints the per-class pixel frequencies.
@@ -22,7 +25,7 @@ from .common import CONFIG_HELP
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Check that a dataset is complete and readable')
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('--split', choices=['train', 'val', 'test'],
                         default='train',

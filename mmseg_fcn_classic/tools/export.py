@@ -10,14 +10,18 @@ The file carries the input convention of the config's data preprocessor (images
 read BGR 0-255; channel_order 'bgr' or 'rgb'; then (pixel - mean) / std), plus
 num_classes, classes and palette:
   onnx              the model's metadata_props, each value JSON
-                    (tools/infer_onnx.py reads them; no mmseg needed)
+                    (mmseg-fcn-infer-onnx reads them; no mmseg needed)
   exported-program  the extra file 'input_convention.json' of torch.export.save;
                     mmseg_fcn_classic.apis.deploy.load_exported_program reads it
 
-Example:
-  python tools/export.py configs/fcn8s_vgg16_voc.py fcn8s_voc.pth \\
-      --format onnx --dynamic --out fcn8s_voc.onnx
-  python tools/infer_onnx.py fcn8s_voc.onnx photos/ --out-dir out
+CONFIG is a file or a shipped config by name. Needs the ONNX packages:
+pip install 'mmseg_fcn_classic[export]'.
+
+Example (python -m mmseg_fcn_classic.tools.export works too; from a clone,
+python tools/export.py):
+  mmseg-fcn-export fcn8s_vgg16_voc fcn8s_voc.pth --format onnx --dynamic \\
+      --out fcn8s_voc.onnx
+  mmseg-fcn-infer-onnx fcn8s_voc.onnx photos/ --out-dir out
 """
 import argparse
 import json

@@ -6,7 +6,7 @@ overlays/<name>.png (the colours blended over the image). Folders are searched
 recursively for .jpg .jpeg .png .bmp .tif .tiff.
 
 The config's data_preprocessor must match where the weights came from:
-  Caffe-derived (tools/convert_weights.py from .caffemodel or pytorch-fcn):
+  Caffe-derived (mmseg-fcn-convert-weights from .caffemodel or pytorch-fcn):
       BGR 0-255, mean (104.00699, 116.66877, 122.67892), std 1, bgr_to_rgb=False
       -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='caffe')
   torchvision VGG16 based: RGB, ImageNet mean/std
@@ -17,9 +17,11 @@ error naming it; --non-strict loads only what fits). An image that cannot be rea
 or is larger than --max-pixels, is reported and skipped; the others are segmented,
 and the exit status is 1 if any image failed.
 
-Example:
-  python -m mmseg_fcn_classic.tools.infer configs/fcn8s_vgg16_voc.py fcn8s_voc.pth photos/ \\
-      --out-dir out --device cpu --timing
+CONFIG is a file or a shipped config by name.
+
+Example (python -m mmseg_fcn_classic.tools.infer works too; from a clone,
+python tools/infer.py):
+  mmseg-fcn-infer fcn8s_vgg16_voc fcn8s_voc.pth photos/ --out-dir out --device cpu
 """
 import argparse
 import os
