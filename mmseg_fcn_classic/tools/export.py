@@ -63,7 +63,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from ..apis import init_model
     from ..apis.deploy import (export_program, input_convention,
-                               save_exported_program, save_onnx)
+                               require_onnx_packages, save_exported_program,
+                               save_onnx)
+    if args.format == 'onnx':
+        try:  # before the model is built
+            require_onnx_packages()
+        except ImportError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 1
     try:
         model = init_model(resolve_config(args.config), args.checkpoint, device='cpu',
                            cfg_options=args.cfg_options)
