@@ -1,4 +1,5 @@
 """The FCN-32s / 16s / 8s decoder of fcn.berkeleyvision.org's ``voc-fcn*/net.py``."""
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -118,14 +119,19 @@ class ClassicFCNHead(BaseDecodeHead):
         if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
             raise ValueError('ClassicFCNHead selects its inputs itself '
                              "(input_transform='multiple_select')")
-        super().__init__(
-            list(in_channels),
-            in_channels[-1] if channels is None else channels,
-            in_index=list(in_index),
-            input_transform='multiple_select',
-            dropout_ratio=0,
-            init_cfg=init_cfg,
-            **kwargs)
+        with warnings.catch_warnings():
+            # mmseg 1.2.2's BaseDecodeHead builds its loss with its own deprecated
+            # build_loss and warns about it: nothing a user of this head can change
+            warnings.filterwarnings('ignore', message='``build_loss`` would be deprecated',
+                                    category=UserWarning)
+            super().__init__(
+                list(in_channels),
+                in_channels[-1] if channels is None else channels,
+                in_index=list(in_index),
+                input_transform='multiple_select',
+                dropout_ratio=0,
+                init_cfg=init_cfg,
+                **kwargs)
         del self.conv_seg  # the score layers classify; nothing may go unused
 
         self.skips = skips
