@@ -12,9 +12,11 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..utils.dist import setup_cpu_distributed
-from .common import (CONFIG_HELP, add_malloc_arg, add_runner_args, keep_freed_memory,
-                     load_config)
+# absolute imports: `mim test` runs this file as a script (it looks for
+# <package>/tools/test.py before .mim/tools/test.py)
+from mmseg_fcn_classic.tools.common import (CONFIG_HELP, add_malloc_arg, add_runner_args,
+                                            keep_freed_memory, load_config)
+from mmseg_fcn_classic.utils.dist import setup_cpu_distributed
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
