@@ -80,10 +80,11 @@ def parse_convention(meta: Dict[str, str], where: str = 'model') -> Dict[str, An
         ...             channel_order='"bgr"', input='"image"', output='"logits"')
         >>> parse_convention(meta)['std']
         [1.0, 1.0, 1.0]
-        >>> parse_convention(dict(meta, std='[1, 0, 1]'), 'm.onnx')
-        Traceback (most recent call last):
-        ...
-        mmseg_fcn_classic_onnx.ConventionError: m.onnx: metadata 'std' must be positive (a std of 0 divides by zero), got [1.0, 0.0, 1.0]
+        >>> try:
+        ...     parse_convention(dict(meta, std='[1, 0, 1]'), 'm.onnx')
+        ... except ConventionError as e:
+        ...     print(str(e)[:44])
+        m.onnx: metadata 'std' must be positive (a s
     """
     missing = [key for key in REQUIRED if key not in meta]
     if missing:
@@ -132,7 +133,8 @@ def parse_convention(meta: Dict[str, str], where: str = 'model') -> Dict[str, An
         raise ConventionError(f'{where}: metadata \'classes\' must be a list of at most '
                               f'{MAX_CLASSES} names, got {_short(classes)}')
     palette = conv.get('palette')
-    if palette is not None and (not isinstance(palette, list) or len(palette) > MAX_CLASSES
+    if palette is not None and (not isinstance(palette, list)
+                                or len(palette) > MAX_CLASSES
                                 or not all(_is_colour(c) for c in palette)):
         raise ConventionError(f'{where}: metadata \'palette\' must be a list of at most '
                               f'{MAX_CLASSES} [r, g, b] colours of 0-255, got '
@@ -153,7 +155,8 @@ def read_convention(session, path: str = 'model') -> Dict[str, Any]:
             input or output of the names the metadata gives.
     """
     conv = parse_convention(session.get_modelmeta().custom_metadata_map, path)
-    for key, tensors in (('input', session.get_inputs()), ('output', session.get_outputs())):
+    for key, tensors in (('input', session.get_inputs()),
+                         ('output', session.get_outputs())):
         names = [t.name for t in tensors]
         if conv[key] not in names:
             raise ConventionError(f'{path}: metadata {key!r} names {conv[key]!r}, but '

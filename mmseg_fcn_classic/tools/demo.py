@@ -2,9 +2,9 @@
 
 ``make demo`` runs this. On first use it writes a synthetic polyp dataset in the
 polyps912 layout (``mmseg_fcn_classic/testing/synthetic.py``); then it trains the narrow
-FCN-8s of the shipped config ``fcn8s_vgg16_demo`` on CPU (log lines show progress and ETA),
-evaluates the best checkpoint on the test split, writes prediction overlays and a
-learning-curve plot into the work dir, and prints where everything is.
+FCN-8s of the shipped config ``fcn8s_vgg16_demo`` on CPU (log lines show progress
+and ETA), evaluates the best checkpoint on the test split, writes prediction
+overlays and a learning-curve plot into the work dir, and prints where everything is.
 """
 import argparse
 import glob

@@ -28,5 +28,6 @@ def tool_command(tool: str, args: str = '') -> str:
         True
     """
     script = 'mmseg-fcn-' + tool.replace('_', '-')
-    command = script if shutil.which(script) else f'python -m mmseg_fcn_classic.tools.{tool}'
+    command = (script if shutil.which(script) else
+               f'python -m mmseg_fcn_classic.tools.{tool}')
     return f'{command} {args}'.rstrip()

@@ -20,7 +20,8 @@ class FCNSegLocalVisualizer(SegLocalVisualizer):
 
     Example:
         >>> vis = FCNSegLocalVisualizer(name='doc_vis')
-        >>> vis.dataset_meta = dict(classes=('bg', 'fg'), palette=[[0, 0, 0], [255, 0, 0]])
+        >>> vis.dataset_meta = dict(classes=('bg', 'fg'),
+        ...                         palette=[[0, 0, 0], [255, 0, 0]])
         >>> import torch
         >>> from mmseg.structures import SegDataSample
         >>> from mmengine.structures import PixelData

@@ -122,8 +122,8 @@ class ClassicFCNHead(BaseDecodeHead):
         with warnings.catch_warnings():
             # mmseg 1.2.2's BaseDecodeHead builds its loss with its own deprecated
             # build_loss and warns about it: nothing a user of this head can change
-            warnings.filterwarnings('ignore', message='``build_loss`` would be deprecated',
-                                    category=UserWarning)
+            warnings.filterwarnings(
+                'ignore', message='``build_loss`` would be deprecated', category=UserWarning)
             super().__init__(
                 list(in_channels),
                 in_channels[-1] if channels is None else channels,
