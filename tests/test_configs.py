@@ -156,7 +156,7 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'AtomicCheckpointHook', 'LoggerHook', 'SegVisualizationHook',
             'ExactResumeHook'} <= hooks
-    assert type(runner.visualizer).__name__ == 'SegLocalVisualizer'
+    assert type(runner.visualizer).__name__ == 'FCNSegLocalVisualizer'
     runner.train()
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
     assert 'val/mIoU' in runner.message_hub.log_scalars
