@@ -40,6 +40,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..utils.commands import tool_command
 from .stored_config import neutralise_stored_configs
 
 TRUSTED_PREFIX = 'trusted://'
@@ -414,7 +415,9 @@ def check_loaded_content(checkpoint: Any, name: str,
 
 
 def missing_checkpoint_message(filename: str) -> str:
-    """Say which file is missing and how to make it with ``mmseg-fcn-convert-weights``.
+    """Say which file is missing and how to make it: the converter's command where
+    the package is installed (:func:`~mmseg_fcn_classic.utils.commands.tool_command`),
+    then a clone's.
 
     Example:
         >>> print(missing_checkpoint_message('checkpoints/x.pth'))  # doctest: +ELLIPSIS
@@ -428,7 +431,7 @@ def missing_checkpoint_message(filename: str) -> str:
         src, what = known
         intro = (f'It is converted from {src} ({what}): obtain that file, then run')
     return (f'checkpoint file {filename!r} does not exist. {intro}\n'
-            f'  mmseg-fcn-convert-weights {src} {filename}\n'
+            f'  {tool_command("convert_weights", f"{src} {filename}")}\n'
             f'(from a clone: python tools/convert_weights.py {src} {filename})')
 
 

@@ -12,6 +12,7 @@ from typing import Any, Optional, Tuple
 
 from mmengine.logging import print_log
 
+from ..utils.commands import tool_command
 from .policy import CheckpointRefusedError, Location, load_checkpoint_file
 from .resume import find_resume_checkpoint
 
@@ -65,10 +66,11 @@ def resolve_stage_checkpoint(work_dir: str) -> str:
     """
     if work_dir.startswith(STAGE_PREFIX):
         work_dir = work_dir[len(STAGE_PREFIX):]
+    train = tool_command('train', 'STAGE_CONFIG --work-dir WORK_DIR')
     hint = ('Train the previous stage first: run the stages one after the other '
-            '(mmseg-fcn-train STAGE_CONFIG --work-dir WORK_DIR; from a clone, '
-            'tools/train_staged.sh runs them all in order), or point load_from at '
-            'its work dir: --cfg-options load_from=stage://PATH/TO/WORK_DIR')
+            f'({train}; from a clone, tools/train_staged.sh runs them all in '
+            'order), or point load_from at its work dir: '
+            '--cfg-options load_from=stage://PATH/TO/WORK_DIR')
     last = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(last):
         raise FileNotFoundError(
@@ -94,8 +96,9 @@ def load_stage_checkpoint(filename: str, map_location: Location = None) -> Any:
         raise RuntimeError(
             f'previous stage in {work_dir!r} is unfinished: its latest checkpoint '
             f'{ckpt_path!r} is at iteration {step} of {max_iters}. Finish it: '
-            f'mmseg-fcn-train STAGE_CONFIG --work-dir {work_dir} --resume (from a '
-            'clone: python tools/train.py ...; tools/train_staged.sh resumes it).')
+            f'{tool_command("train", f"STAGE_CONFIG --work-dir {work_dir} --resume")} '
+            '(from a clone: python tools/train.py ...; tools/train_staged.sh resumes '
+            'it).')
     print_log(f'{filename} -> {ckpt_path} (iteration {step})',
               logger='current')
     return checkpoint

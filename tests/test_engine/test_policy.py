@@ -173,6 +173,7 @@ def test_stage_with_scheme_in_last_checkpoint_is_an_error(tmp_path, evil):
 
 def test_missing_vgg16_caffe_says_how_to_make_it(tmp_path, monkeypatch):
     """The configs' default backbone init: the error names the source and command."""
+    from mmseg_fcn_classic.utils.commands import tool_command
     from mmseg_fcn_classic.models.backbones.vgg16_fc import VGG16FC
     monkeypatch.chdir(tmp_path)
     backbone = VGG16FC(widths=(2, 2, 2, 2, 2), fc_channels=4, init_cfg=dict(
@@ -180,15 +181,15 @@ def test_missing_vgg16_caffe_says_how_to_make_it(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError) as err:
         backbone.init_weights()
     message = str(err.value)  # the installed command first, the clone's second
-    installed = ('mmseg-fcn-convert-weights VGG_ILSVRC_16_layers.caffemodel '
-                 'checkpoints/vgg16_caffe.pth')
+    installed = tool_command('convert_weights', 'VGG_ILSVRC_16_layers.caffemodel '
+                             'checkpoints/vgg16_caffe.pth')
     clone = ('python tools/convert_weights.py VGG_ILSVRC_16_layers.caffemodel '
              'checkpoints/vgg16_caffe.pth')
     assert installed in message and clone in message
     assert message.index(installed) < message.index(clone)
     with pytest.raises(FileNotFoundError) as err:
         _load_checkpoint('weights/fcn8s_voc.pth')
-    assert 'mmseg-fcn-convert-weights SRC weights/fcn8s_voc.pth' in str(err.value)
+    assert tool_command('convert_weights', 'SRC weights/fcn8s_voc.pth') in str(err.value)
     assert 'python tools/convert_weights.py SRC weights/fcn8s_voc.pth' in str(err.value)
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from mmseg_fcn_classic.engine.stage import load_stage_checkpoint, stage_finished
+from mmseg_fcn_classic.utils.commands import tool_command
 from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -68,8 +69,8 @@ def test_stage_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='last_checkpoint') as err:
         load_stage_checkpoint('stage://' + str(tmp_path / 'missing'))
     message = str(err.value)  # what an installed user runs, then the clone's script
-    assert message.index('mmseg-fcn-train STAGE_CONFIG --work-dir WORK_DIR') < \
-        message.index('tools/train_staged.sh')
+    installed = tool_command('train', 'STAGE_CONFIG --work-dir WORK_DIR')
+    assert message.index(installed) < message.index('tools/train_staged.sh')
     assert not stage_finished(str(tmp_path / 'missing'))
     # an unfinished stage: checkpoint at iteration 2 of 4
     work = tmp_path / 'half'
@@ -79,7 +80,8 @@ def test_stage_loader_errors(tmp_path):
     (work / 'last_checkpoint').write_text(str(ckpt))
     with pytest.raises(RuntimeError, match='iteration 2 of 4') as err:
         load_stage_checkpoint('stage://' + str(work))
-    assert f'mmseg-fcn-train STAGE_CONFIG --work-dir {work} --resume' in str(err.value)
+    assert tool_command('train', f'STAGE_CONFIG --work-dir {work} --resume') in \
+        str(err.value)
     _stage_ckpt(ckpt, 4, 4)
     assert stage_finished(str(work))
 
