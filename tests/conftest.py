@@ -1,5 +1,6 @@
 """Fixtures and helpers shared across test packages."""
 import logging
+import re
 import socket
 import warnings
 from contextlib import contextmanager
@@ -73,3 +74,20 @@ def shown_warnings() -> Iterator[List[warnings.WarningMessage]]:
                          ResourceWarning):
             warnings.simplefilter('ignore', category)
         yield caught
+
+
+#: A warning line of any source: mmengine's logger, Python's warnings, torch's
+#: logging (``W1207 17:41:34.530000 ...``).
+WARNING_LINE = re.compile(r' - (WARNING|ERROR) - |\w+Warning: |^[WE]\d{4} \d\d:\d\d:\d\d')
+
+
+def warning_lines(output: str) -> List[str]:
+    """The warning lines of a process's output, each after the ``@@ step`` marker
+    line before it (if any)."""
+    step, found = None, []
+    for line in output.splitlines():
+        if line.startswith('@@ '):
+            step = line[3:]
+        elif WARNING_LINE.search(line):
+            found.append(line if step is None else f'[{step}] {line}')
+    return found
