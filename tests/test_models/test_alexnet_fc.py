@@ -111,3 +111,14 @@ def test_pretrained_backbone_weights(build, tmp_path):
                                                      checkpoint=str(torchvision))))
     with pytest.raises(ValueError, match='torchvision AlexNet weights, a different net'):
         net.init_weights()
+
+
+def test_shipped_config_narrowed():
+    """testing.narrow builds the FCN-AlexNet config narrow, with its geometry."""
+    from mmseg_fcn_classic.testing.narrow import build_shipped, logits
+    model = build_shipped('fcn32s_alexnet_voc.py').eval()
+    assert isinstance(model.backbone, AlexNetFC)
+    assert model.decode_head.crop_offsets == (18, )
+    assert model.decode_head.upscore.kernel_size == (63, 63)
+    with torch.no_grad():
+        assert logits(model, torch.rand(1, 3, 11, 13)).shape == (1, 21, 11, 13)
