@@ -307,6 +307,20 @@ def test_fcn_alexnet_and_imagenet_alexnet(tmp_path, capsys):
 
     src = tmp_path / 'bvlc_alexnet.caffemodel'
     src.write_bytes(alexnet_caffemodel_bytes(alexnet_arrays('alexnet'), 'alexnet', v1=True))
-    code, out, _ = _run([src, tmp_path / 'alexnet_caffe.pth'], capsys)
+    dst = tmp_path / 'alexnet_caffe.pth'
+    code, out, _ = _run([src, dst], capsys)
     assert code == 0 and 'caffe weights (AlexNet backbone)' in out
     assert "init_cfg=dict(type='Pretrained'" in out
+
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from tests.test_converters.reference_nets import ALEXNET_WIDTHS
+    init_default_scope('mmseg')
+    backbone = MODELS.build(dict(
+        type='AlexNetFC', widths=ALEXNET_WIDTHS, fc_channels=FC_CHANNELS,
+        init_cfg=dict(type='Pretrained', checkpoint=str(dst))))
+    backbone.init_weights()
+    arrays = alexnet_arrays('alexnet')
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(value, torch.from_numpy(arrays[key])), key

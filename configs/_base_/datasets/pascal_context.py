@@ -4,7 +4,9 @@
 dataset_type = 'PascalContextFCNDataset'
 data_root = 'data/pascal_context'
 # reference pascalcontext_layers.py: whole images, no crop, resize or flip; random
-# order; labels mapped 459 -> 59 + background (60 trained classes, nothing ignored)
+# order; labels mapped 459 -> 59 + background (60 trained classes, nothing ignored).
+# Its mean (104.007, 116.669, 122.679) is the VOC layers' rounded: the models'
+# FCNDataPreProcessor(weights='caffe') subtracts (104.00699, ...), < 4e-4 apart.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadFCNAnnotations'),
