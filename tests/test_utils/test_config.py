@@ -96,7 +96,7 @@ def test_installed_package_resolves_scope_in_fresh_process(tmp_path):
 
 
 def test_without_start_up_hook_the_plugin_must_be_imported_first(tmp_path):
-    """What the README says for a source tree on PYTHONPATH (no install)."""
+    """What docs/plugin.md says for a source tree on PYTHONPATH (no install)."""
     (tmp_path / 'bases.py').write_text(
         "_base_ = ['mmseg_fcn_classic::_base_/models/fcn8s_vgg16.py']\n")
     out = _python('''

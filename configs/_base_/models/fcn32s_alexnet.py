@@ -11,7 +11,8 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='AlexNetFC',
-        # ImageNet AlexNet converted with tools/convert_weights.py (see README)
+        # ImageNet AlexNet converted with tools/convert_weights.py
+        # (docs/weights_and_inference.md, "The ImageNet AlexNet")
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/alexnet_caffe.pth')),
     decode_head=dict(
         type='ClassicFCNHead',
