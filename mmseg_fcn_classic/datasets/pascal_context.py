@@ -49,7 +49,7 @@ LAYOUT = """\
     {voc}/                      (VOCtrainval_03-May-2010.tar: VOCdevkit/VOC2010)
       JPEGImages/<id>.jpg
       ImageSets/Main/train.txt, val.txt
-    {context}trainval/<id>.mat   (PASCAL-Context trainval.tar.gz) key LabelMap: raw labels
+    {context}trainval/<id>.mat   (PASCAL-Context trainval.tar.gz) LabelMap: raw labels
     {context}labels.txt          "<k>: <name>", the 459 raw labels (1-based)
     {context}59_labels.txt       "<k>: <name>", the 59-class task"""
 

@@ -163,8 +163,10 @@ def alexnet_fc_layers(widths: Optional[Sequence[int]] = None,
         list[LayerSpec]: conv1, pool1, norm1, conv2, ... pool5, fc6, fc7 in order.
 
     Example:
-        >>> [(l.name, l.kernel_size, l.stride, l.groups) for l in alexnet_fc_layers()][:4]
-        [('conv1', 11, 4, 1), ('pool1', 3, 2, 1), ('norm1', 1, 1, 1), ('conv2', 5, 1, 2)]
+        >>> [(l.name, l.kernel_size, l.stride, l.groups)
+        ...  for l in alexnet_fc_layers()][:4]  # doctest: +NORMALIZE_WHITESPACE
+        [('conv1', 11, 4, 1), ('pool1', 3, 2, 1), ('norm1', 1, 1, 1),
+         ('conv2', 5, 1, 2)]
     """
     convs = [item for item in ALEXNET_SETTINGS if not isinstance(item, str)]
     if widths is not None and len(widths) != len(convs):

@@ -416,7 +416,8 @@ def reference_head_geometry(skips: Sequence[str] = (),
     return fcn_head_geometry(encoder_coord_maps(head_levels(skips), arch))
 
 
-def reference_crop_offsets(skips: Sequence[str], arch: str = 'vgg16') -> Tuple[int, ...]:
+def reference_crop_offsets(skips: Sequence[str],
+                           arch: str = 'vgg16') -> Tuple[int, ...]:
     """Crop offsets of the reference nets (conv1 padded by 100): those of
     :func:`reference_head_geometry`.
 
