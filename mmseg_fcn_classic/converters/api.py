@@ -12,6 +12,7 @@ import torch
 from ..engine.checkpoint import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
 from ..models.utils import fcn_spec
+from ..utils.commands import tool_command
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
 from .classes import (ClassMismatchError, class_permutation, config_dataset_meta,
                       permute_head_classes, released_dataset_meta)
@@ -233,7 +234,7 @@ def format_report(report: dict, dst: str) -> str:
         config = ('fcn32s_alexnet' if report['variant'] == 'alexnet-32s' else
                   f'fcn{report["variant"]}')
         lines.append(f'saved {dst}: load it with init_model(<{config} config>, '
-                     f'{dst!r}) or tools/test.py <config> {dst}')
+                     f'{dst!r}) or {tool_command("test", "CONFIG " + dst)}')
     return '\n'.join(lines)
 
 
