@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from ..engine.checkpoint import load_checkpoint_file
+from ..engine.policy import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
 from ..models.utils import fcn_spec
 from ..utils.commands import tool_command
