@@ -49,8 +49,7 @@ class MultiHeadEncoderDecoder(EncoderDecoder):
             concatenated logits of :meth:`encode_decode`).
 
     Example:
-        >>> import torch
-        >>> from mmseg_fcn_classic.models import VGG16FC  # noqa: F401 (registers)
+        >>> from mmengine.config import ConfigDict
         >>> from mmseg_fcn_classic.models.utils import head_inputs
         >>> narrow = dict(widths=(4, 8, 8, 16, 16), fc_channels=16)
         >>> head = dict(type='ClassicFCNHead', **head_inputs(('pool4',), **narrow))
@@ -58,7 +57,7 @@ class MultiHeadEncoderDecoder(EncoderDecoder):
         ...     backbone=dict(type='VGG16FC', **narrow),
         ...     decode_head=dict(sem=dict(head, num_classes=33),
         ...                      geo=dict(head, num_classes=3)),
-        ...     test_cfg=dict(mode='whole')).eval()
+        ...     test_cfg=ConfigDict(mode='whole')).eval()
         >>> sample = model.predict(torch.rand(1, 3, 20, 30))[0]
         >>> sample.pred_sem_seg.shape, sample.geo_seg_logits.data.shape
         ((20, 30), torch.Size([3, 20, 30]))
