@@ -3,7 +3,9 @@
 Needs only numpy, Pillow and onnxruntime. The input convention (channel order,
 mean, std) and the classes / palette come from the model's metadata_props, which
 tools/export.py writes. For each image, writes <out-dir>/<stem>.png: a palette PNG
-whose pixel values are the class indices.
+whose pixel values are the class indices. A multi-head export (SIFT Flow's
+semantic + geometric net) also gives <out-dir>/<stem>_<head>.png per other head
+(<stem>_geo.png), in that head's colours.
 
 Example:
   python tools/infer_onnx.py fcn8s_voc.onnx photo.jpg photos/ --out-dir out
@@ -60,6 +62,16 @@ def segment(session: ort.InferenceSession, rgb: np.ndarray,
     return logits, logits[0].argmax(0)
 
 
+def segment_heads(session: ort.InferenceSession, rgb: np.ndarray,
+                  convention: dict) -> Dict[Optional[str], np.ndarray]:
+    """Labels ``(H, W)`` of every head (None: the primary) of one RGB image."""
+    heads = convention.get('heads', {})
+    names = [None] + list(heads)
+    outputs = [convention['output']] + [heads[n]['output'] for n in heads]
+    logits = session.run(outputs, {convention['input']: preprocess(rgb, convention)})
+    return {name: out[0].argmax(0) for name, out in zip(names, logits)}
+
+
 def label_png(labels: np.ndarray, palette: Optional[List[List[int]]]) -> Image.Image:
     """A palette PNG image whose pixel values are the class indices."""
     if labels.max(initial=0) > 255:
@@ -106,11 +118,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         convention = read_convention(session, args.model)
         images = collect(args.inputs)
         counts: Dict[int, int] = {}
+        heads = convention.get('heads', {})
         for path, name in images:
-            _, labels = segment(session, read_rgb(path), convention)
+            maps = segment_heads(session, read_rgb(path), convention)
             out = osp.join(args.out_dir, name + '.png')
             os.makedirs(osp.dirname(out), exist_ok=True)
+            labels = maps.pop(None)
             label_png(labels, convention.get('palette')).save(out)
+            for head, head_labels in maps.items():
+                label_png(head_labels, heads[head].get('palette')).save(
+                    osp.join(args.out_dir, f'{name}_{head}.png'))
             for value, count in zip(*np.unique(labels, return_counts=True)):
                 counts[int(value)] = counts.get(int(value), 0) + int(count)
     except ValueError as e:
@@ -118,7 +135,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     classes = convention.get('classes') or []
     names = {i: classes[i] if i < len(classes) else str(i) for i in counts}
-    print(f'wrote {len(images)} label PNGs under {args.out_dir}; pixels per class: '
+    print(f'wrote {len(images) * (1 + len(heads))} label PNGs under {args.out_dir}; '
+          'pixels per class: '
           + ', '.join(f'{names[i]} {counts[i]}' for i in sorted(counts)))
     return 0
 
