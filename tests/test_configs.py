@@ -258,6 +258,32 @@ def test_siftflow_configs_follow_reference_solver(name):
     assert cfg.visualizer.type == 'MultiHeadSegLocalVisualizer'
 
 
+def test_metafile_siftflow_entries():
+    """The released caffemodel of each net (its caffemodel-url) and, for FCN-16s,
+    Table 5 of the CVPR paper, as the config's comment states it."""
+    import re
+
+    from mmengine.fileio import load
+    models = {m['Name']: m for m in load(osp.join(REPO, 'configs', 'metafile.yaml'))['Models']}
+    for name in SIFTFLOW:
+        model = models[name[:-3]]
+        net = f"siftflow-{name.split('_')[0]}"
+        url = f'http://dl.caffe.berkeleyvision.org/{net}-heavy.caffemodel'
+        assert model['Converted From']['Weights'] == url
+        (source, ) = model['Released Weights']
+        assert (source['URL'], source['Format'], source['md5']) == (url, 'caffe', None)
+        assert source['Source'].endswith(f'/{net}/caffemodel-url')
+    text = open(osp.join(REPO, 'configs', 'fcn16s_vgg16_siftflow.py')).read()
+    found = re.search(r'Table 5 of the CVPR paper\): pixel acc\. ([\d.]+), mean acc\. '
+                      r'([\d.]+),\s*#\s*mean IU ([\d.]+), f\.w\. IU ([\d.]+), '
+                      r'geometric acc\. ([\d.]+)', text)
+    metrics = models['fcn16s_vgg16_siftflow']['Results']['Metrics']
+    assert [metrics[k] for k in ('aAcc', 'mAcc', 'mIoU', 'fwIoU', 'geo.aAcc')] == [
+        float(v) for v in found.groups()] == [85.2, 51.7, 39.5, 76.1, 94.3]
+    assert 'Results' not in models['fcn32s_vgg16_siftflow']  # not in the paper
+    assert 'Results' not in models['fcn8s_vgg16_siftflow']
+
+
 def test_polyps_config_follows_tutorial():
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'fcn8s_vgg16_polyps912.py'))
     assert cfg.train_dataloader.batch_size == 10
