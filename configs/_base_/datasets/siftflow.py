@@ -11,7 +11,12 @@ train_pipeline = [
     dict(type='LoadHeadAnnotations', head='geo'),
     dict(type='PackMultiLabelSegInputs'),
 ]
-test_pipeline = train_pipeline
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadFCNAnnotations'),
+    dict(type='LoadHeadAnnotations', head='geo'),
+    dict(type='PackMultiLabelSegInputs'),
+]
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]  # mmseg's multi-scale test ratios
 # `tools/test.py --tta`: every ratio, each unflipped and flipped; MultiHeadSegTTAModel
 # averages each head's softmax scores, resized back to the original image
