@@ -166,8 +166,8 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'AtomicCheckpointHook', 'LoggerHook', 'SegVisualizationHook',
             'ExactResumeHook'} <= hooks
-    from mmseg.visualization import SegLocalVisualizer  # or our multi-head one
-    assert isinstance(runner.visualizer, SegLocalVisualizer)
+    from mmseg_fcn_classic.visualization import FCNSegLocalVisualizer
+    assert isinstance(runner.visualizer, FCNSegLocalVisualizer)  # or a subclass
     runner.train()
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
     assert 'val/mIoU' in runner.message_hub.log_scalars
@@ -269,7 +269,8 @@ def test_metafile_siftflow_entries():
         model = models[name[:-3]]
         net = f"siftflow-{name.split('_')[0]}"
         url = f'http://dl.caffe.berkeleyvision.org/{net}-heavy.caffemodel'
-        assert model['Converted From']['Weights'] == url
+        assert model['Converted From']['Weights'] == model['Weights'] == url
+        assert model['Alias'] == [net]
         (source, ) = model['Released Weights']
         assert (source['URL'], source['Format'], source['md5']) == (url, 'caffe', None)
         assert source['Source'].endswith(f'/{net}/caffemodel-url')
@@ -311,6 +312,9 @@ def test_metafile_lists_every_config():
     for model in models:
         assert osp.isfile(osp.join(REPO, model['Config']))
         assert model['Name'] == osp.basename(model['Config'])[:-3]
+        # a list: mmengine's list_models extends a list with it (a string would
+        # give its characters)
+        assert isinstance(model.get('Alias', []), list), model['Name']
         assert 'Weights' in model  # BaseInferencer reads it; nothing is hosted
         sources = model.get('Released Weights', [])
         for source in sources:

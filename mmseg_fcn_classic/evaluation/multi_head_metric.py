@@ -65,7 +65,8 @@ class MultiHeadFCNMetric(FCNMetric):
     the labels but predicted somewhere would otherwise count with IU 0.
 
     With ``output_dir`` (``tools/test.py --out``) each head's labels are written
-    too, as ``<image stem>_<head>.png`` next to the primary's ``<stem>.png``.
+    too, as ``<image stem>_<head>.png`` next to the primary's ``<stem>.png``
+    (with ``format_only``, without scoring).
 
     Args:
         heads (dict[str, Sequence[str]]): Other heads and their scores, from
@@ -118,19 +119,20 @@ class MultiHeadFCNMetric(FCNMetric):
         """
         start = len(self.results)
         super().process(data_batch, data_samples)
-        primary = self.results[start:]
-        if not self.heads or not primary:
+        if not self.heads:
             return
-        if len(primary) != len(data_samples):
+        primary = self.results[start:]
+        del self.results[start:]
+        scoring = not getattr(self, 'format_only', False)  # FCNMetric's option
+        if scoring and len(primary) != len(data_samples):
             raise RuntimeError(f'FCNMetric kept {len(primary)} results for '
                                f'{len(data_samples)} samples')
-        del self.results[start:]
         output_dir = getattr(self, 'output_dir', None)
-        for hist, sample in zip(primary, data_samples):
-            result = {None: hist}
+        for i, sample in enumerate(data_samples):
+            result = {None: primary[i]} if scoring else None
             for name in self.heads:
                 fields = head_fields(name)
-                for key in (fields.pred, fields.gt):
+                for key in (fields.pred, fields.gt) if scoring else (fields.pred, ):
                     if key not in sample:
                         raise KeyError(
                             f"{osp.basename(str(sample.get('img_path')))}: no "
@@ -138,13 +140,15 @@ class MultiHeadFCNMetric(FCNMetric):
                             'predicts it; the pipeline packs its labels with '
                             'PackMultiLabelSegInputs)')
                 pred = sample[fields.pred]['data'].squeeze()
-                result[name] = confusion_matrix(
-                    pred, sample[fields.gt]['data'].squeeze(),
-                    len(self._head_classes(name)), self.ignore_index)
+                if scoring:
+                    result[name] = confusion_matrix(
+                        pred, sample[fields.gt]['data'].squeeze(),
+                        len(self._head_classes(name)), self.ignore_index)
                 if output_dir is not None:
                     self._save_head_prediction(pred, sample['img_path'], name,
                                                output_dir)
-            self.results.append(result)
+            if result is not None:
+                self.results.append(result)
 
     def _save_head_prediction(self, pred, img_path: str, name: str,
                               output_dir: str) -> None:
@@ -168,6 +172,8 @@ class MultiHeadFCNMetric(FCNMetric):
         hists = [r[None] if isinstance(r, dict) else r for r in results]
         metrics = super().compute_metrics(hists)
         self.left_out = {}
+        if getattr(self, 'format_only', False):
+            return metrics
         if self.present_classes_only and hists:
             self._present_only(metrics, None, np.sum(np.stack(hists), axis=0))
         for name, wanted in self.heads.items():

@@ -1,23 +1,23 @@
-"""mmseg's visualizer for one chosen head of a multi-head segmentor."""
+"""The shipped configs' visualizer for one chosen head of a multi-head segmentor."""
 from typing import Optional
 
 import numpy as np
 from mmseg.registry import VISUALIZERS
-from mmseg.visualization import SegLocalVisualizer
 
 from ..models.utils.heads import check_head_name, head_fields, head_meta, select_head
+from .local_visualizer import FCNSegLocalVisualizer
 from .palette import resolve_palette
 
 
 @VISUALIZERS.register_module()
-class MultiHeadSegLocalVisualizer(SegLocalVisualizer):
-    """``SegLocalVisualizer`` that draws the maps of head ``head``.
+class MultiHeadSegLocalVisualizer(FCNSegLocalVisualizer):
+    """``FCNSegLocalVisualizer`` that draws the maps of head ``head``.
 
-    By default (``head=None``) it is mmseg's visualizer: it draws the primary
-    head (``gt_sem_seg`` / ``pred_sem_seg``, e.g. SIFT Flow's semantic labels)
-    with ``classes`` / ``palette`` of the dataset meta. With ``head='geo'`` it
-    draws ``gt_geo_seg`` / ``pred_geo_seg`` with ``geo_classes`` /
-    ``geo_palette`` instead. Choose on the command line with
+    By default (``head=None``) it is the shipped configs' visualizer: it draws the
+    primary head (``gt_sem_seg`` / ``pred_sem_seg``, e.g. SIFT Flow's semantic
+    labels) with ``classes`` / ``palette`` of the dataset meta. With
+    ``head='geo'`` it draws ``gt_geo_seg`` / ``pred_geo_seg`` with
+    ``geo_classes`` / ``geo_palette`` instead. Choose on the command line with
     ``--cfg-options visualizer.head=geo`` (``tools/test.py --show-dir``).
 
     Args:

@@ -145,3 +145,16 @@ def test_missing_head_prediction_is_named():
     metric = _build(heads=dict(geo=('aAcc', )))
     with pytest.raises(KeyError, match=r"img0\.jpg: no pred_geo_seg for head 'geo'"):
         metric.process({}, [sample])
+
+
+def test_format_only_writes_every_head_and_scores_nothing(tmp_path):
+    samples = _data(n=2)
+    for sample in samples:  # a test set without ground truth
+        del sample['gt_sem_seg'], sample['gt_geo_seg']
+    metric = _build(heads=dict(geo=('aAcc', )), output_dir=str(tmp_path),
+                    format_only=True)
+    metric.process({}, samples)
+    assert metric.results == []
+    assert metric.evaluate(2) == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'img0.png', 'img0_geo.png', 'img1.png', 'img1_geo.png']

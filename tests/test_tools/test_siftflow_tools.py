@@ -4,7 +4,6 @@ with <id>.png and <id>_geo.png, tools/infer.py --head, tools/export.py with one
 output per head and tools/infer_onnx.py."""
 import json
 import os.path as osp
-import runpy
 import textwrap
 
 import numpy as np
@@ -22,7 +21,6 @@ from mmseg_fcn_classic.tools import test as test_tool
 from mmseg_fcn_classic.tools import train
 from mmseg_fcn_classic.utils.config import config_path
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAINVAL = ('coast_n1', 'forest_n2', 'street_n3')
 TEST = ('highway_t1', 'tallbuilding_t2')
 
@@ -179,10 +177,11 @@ def test_export_gives_one_output_per_head(trained, tmp_path, capsys):
         torch.testing.assert_close(torch.from_numpy(sem), ref_sem, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(torch.from_numpy(geo), ref_geo, rtol=1e-4, atol=1e-4)
 
-    script = runpy.run_path(osp.join(REPO, 'tools', 'infer_onnx.py'))
+    import mmseg_fcn_classic_onnx  # mmseg-fcn-infer-onnx
     images = osp.join(str(trained['root'] / 'data'), 'Images')
     out = tmp_path / 'onnx_labels'
-    assert script['main']([onnx_file, images, '--out-dir', str(out)]) == 0
+    assert mmseg_fcn_classic_onnx.main([onnx_file, images, '--out-dir', str(out)]) == 0
+    assert f'wrote {2 * len(TRAINVAL + TEST)} label PNGs' in capsys.readouterr().out
     names = sorted(p.name for p in out.rglob('*.png'))
     assert names == sorted([f'{i}.png' for i in TRAINVAL + TEST] +
                            [f'{i}_geo.png' for i in TRAINVAL + TEST])
