@@ -185,3 +185,23 @@ def test_export_gives_one_output_per_head(trained, tmp_path, capsys):
     names = sorted(p.name for p in out.rglob('*.png'))
     assert names == sorted([f'{i}.png' for i in TRAINVAL + TEST] +
                            [f'{i}_geo.png' for i in TRAINVAL + TEST])
+
+
+@pytest.mark.parametrize('heads, message', [
+    ('[1]', "'heads' must map"),
+    ('{"geo x": {"output": "geo_logits"}}', 'names a head'),
+    ('{"geo": {"num_classes": 3}}', "'heads.geo' must name its output"),
+    ('{"geo": {"output": "geo_logits", "num_classes": 0}}',
+     "'heads.geo.num_classes' must be an integer"),
+    ('{"geo": {"output": "geo_logits", "palette": [[0, 0, 300]]}}',
+     "'heads.geo.palette' must be a list"),
+])
+def test_infer_onnx_checks_the_heads_metadata(heads, message):
+    from mmseg_fcn_classic_onnx import ConventionError, parse_convention
+    meta = dict(mean='[114.578, 115.294, 108.353]', std='[1, 1, 1]',
+                channel_order='"bgr"', input='"image"', output='"logits"')
+    good = parse_convention(dict(meta, heads='{"geo": {"output": "geo_logits", '
+                                 '"num_classes": 3}}'))
+    assert good['heads'] == {'geo': {'output': 'geo_logits', 'num_classes': 3}}
+    with pytest.raises(ConventionError, match=message):
+        parse_convention(dict(meta, heads=heads), 'sf.onnx')
