@@ -15,7 +15,8 @@ import numpy as np
 from ..models.utils.heads import head_fields
 from .head_annotations import LoadHeadAnnotations
 from .transforms import LoadFCNAnnotations
-from .validation import Problem, label_histogram, seg_map_problems
+from .validation import (Problem, image_size_problem, label_histogram,
+                         seg_map_problems)
 
 
 @dataclass
@@ -99,8 +100,10 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
     as ``LoadImageFromFile`` reads it, the label with
     :class:`~mmseg_fcn_classic.datasets.transforms.LoadFCNAnnotations` (applying
     the dataset's label map, e.g. void to 255), and the label map is checked
-    against the image size and the classes. The label maps of other heads
-    (``<head>_seg_map_path``, e.g. SIFT Flow's geometric labels) are read with
+    against the image size and the classes. A file larger than PIL's
+    ``Image.MAX_IMAGE_PIXELS`` (read from its header) is reported and not
+    decoded. The label maps of other heads (``<head>_seg_map_path``, e.g. SIFT
+    Flow's geometric labels) are read with
     :class:`~mmseg_fcn_classic.datasets.head_annotations.LoadHeadAnnotations` and
     checked against the image size and ``<head>_classes``; the frequencies are
     the primary labels'. Nothing stops at the first problem.
@@ -126,8 +129,13 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
         if hasattr(dataset, 'pipeline_problems'):
             report.problems.extend(dataset.pipeline_problems(infos))
     else:
-        dataset.full_init()
-        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        try:
+            dataset.full_init()
+            infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        except Exception as e:  # noqa: BLE001  (reported; e.g. a symlink loop)
+            report.problems.append(Problem('cannot list dataset',
+                                           f'{type(e).__name__}: {e}'))
+            infos = []
     report.num_samples = len(infos)
 
     load_img = LoadImageFromFile()
@@ -141,22 +149,27 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
         results.setdefault('seg_fields', [])
         results.setdefault('reduce_zero_label',
                            getattr(dataset, 'reduce_zero_label', False))
-        img_shape = None
-        try:
-            img_shape = load_img(copy.deepcopy(results))['img'].shape[:2]
-        except Exception as e:  # noqa: BLE001  (report and go on)
-            report.problems.append(Problem(
-                'unreadable image',
-                f"{info.get('img_path')}: {type(e).__name__}: {e}",
-                osp.splitext(osp.basename(str(info.get('img_path'))))[0]))
-        try:
-            seg = load_seg(results)['gt_seg_map']
-        except Exception as e:  # noqa: BLE001
-            report.problems.append(Problem(
-                'unreadable mask',
-                f"{info.get('seg_map_path')}: {type(e).__name__}: {e}",
-                osp.splitext(osp.basename(str(info.get('seg_map_path'))))[0]))
-            seg = None
+        img_shape = seg = None
+        # sizes from the headers first: a huge file is reported, not decoded
+        img_big = image_size_problem(str(info.get('img_path')), kind='image')
+        seg_big = image_size_problem(str(info.get('seg_map_path')), kind='mask')
+        report.problems.extend(p for p in (img_big, seg_big) if p is not None)
+        if img_big is None:
+            try:
+                img_shape = load_img(copy.deepcopy(results))['img'].shape[:2]
+            except Exception as e:  # noqa: BLE001  (report and go on)
+                report.problems.append(Problem(
+                    'unreadable image',
+                    f"{info.get('img_path')}: {type(e).__name__}: {e}",
+                    osp.splitext(osp.basename(str(info.get('img_path'))))[0]))
+        if seg_big is None:
+            try:
+                seg = load_seg(results)['gt_seg_map']
+            except Exception as e:  # noqa: BLE001
+                report.problems.append(Problem(
+                    'unreadable mask',
+                    f"{info.get('seg_map_path')}: {type(e).__name__}: {e}",
+                    osp.splitext(osp.basename(str(info.get('seg_map_path'))))[0]))
         if seg is not None:
             hist = label_histogram(seg) if seg.ndim == 2 else None
             report.problems.extend(seg_map_problems(
@@ -186,6 +199,9 @@ def _head_problems(dataset, head: str, results: dict, img_shape,
                    ignore_index: int) -> List[Problem]:
     fields = head_fields(head)
     path = results.get(fields.seg_map_path)
+    too_large = image_size_problem(str(path), kind='mask')
+    if too_large is not None:
+        return [too_large]
     try:
         seg = LoadHeadAnnotations(head=head)(copy.deepcopy(results))[fields.seg_map]
     except Exception as e:  # noqa: BLE001  (report and go on)
