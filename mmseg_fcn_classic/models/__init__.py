@@ -2,5 +2,9 @@
 from .backbones import VGG16FC
 from .data_preprocessor import FCNDataPreProcessor
 from .decode_heads import ClassicFCNHead
+from .segmentors import MultiHeadEncoderDecoder, MultiHeadSegTTAModel
 
-__all__ = ['VGG16FC', 'FCNDataPreProcessor', 'ClassicFCNHead']
+__all__ = [
+    'VGG16FC', 'FCNDataPreProcessor', 'ClassicFCNHead', 'MultiHeadEncoderDecoder',
+    'MultiHeadSegTTAModel'
+]
