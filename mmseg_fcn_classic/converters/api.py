@@ -140,9 +140,16 @@ def convert_file(src: str, fmt: Optional[str] = None,
                                  bgr_to_rgb=bool(pixels['bgr_to_rgb'])),
     }
     report['input_convention'] = meta['input_convention']
+    heads = report.get('heads')
     score = state_dict.get('decode_head.score_fr.weight')
     released = None
-    if score is not None:
+    if heads:
+        meta.update(multi_head_meta(state_dict, heads))
+        if 'dataset_meta' in meta:
+            report['notes'].append(
+                f"heads {', '.join(f'{h} ({n} classes)' for h, n in meta['heads'].items())}"
+                f": recorded the {meta['dataset']} classes and palettes as dataset_meta")
+    elif score is not None:
         meta['num_classes'] = int(score.shape[0])
         released = released_dataset_meta(meta['num_classes'])
     if config is not None:
@@ -161,6 +168,9 @@ def _reorder_classes(src: str, state_dict: Dict[str, torch.Tensor],
                      released: Optional[Tuple[str, dict]], config: str, meta: dict,
                      report: dict) -> Dict[str, torch.Tensor]:
     """``--config``: the head's channels in the order of the config's classes."""
+    if report.get('heads'):
+        raise ConversionError(f"{src}: --config reorders the classes of a one-head "
+                              f"FCN; this net has the heads {report['heads']}")
     if 'num_classes' not in meta:
         raise ConversionError(f'{src}: --config reorders the class channels of a '
                               f"whole FCN; these are {report['variant']} backbone "
@@ -192,6 +202,28 @@ def _reorder_classes(src: str, state_dict: Dict[str, torch.Tensor],
     return state_dict
 
 
+#: Datasets of the multi-head reference nets, by their heads and class counts.
+MULTI_HEAD_DATASETS = {(('sem', 33), ('geo', 3)): 'SIFT Flow'}
+
+
+def multi_head_meta(state_dict: Dict[str, torch.Tensor],
+                    heads: List[str]) -> Dict[str, Any]:
+    """Checkpoint meta of a multi-head net: ``num_classes`` (the primary head's),
+    ``heads`` (classes per head) and, for a known dataset, its ``dataset_meta``
+    with ``classes`` / ``palette`` and ``<head>_classes`` / ``<head>_palette``."""
+    counts = {h: int(state_dict[f'decode_head.{h}.score_fr.weight'].shape[0])
+              for h in heads}
+    meta: Dict[str, Any] = dict(num_classes=counts[heads[0]], heads=counts)
+    dataset = MULTI_HEAD_DATASETS.get(tuple(counts.items()))
+    if dataset == 'SIFT Flow':
+        from ..datasets.siftflow import SiftFlowDataset
+        meta['dataset'] = dataset
+        meta['dataset_meta'] = {
+            k: [list(v) if isinstance(v, (list, tuple)) else v for v in values]
+            for k, values in SiftFlowDataset.METAINFO.items()}
+    return meta
+
+
 def torchvision_report(state_dict: Dict[str, torch.Tensor], tv_report: dict) -> dict:
     """Bring :func:`convert_torchvision_vgg16`'s report into the common layout."""
     return {
@@ -211,6 +243,8 @@ def torchvision_report(state_dict: Dict[str, torch.Tensor], tv_report: dict) -> 
 def format_report(report: dict, dst: str) -> str:
     """Render a conversion report for the terminal."""
     what = _net_name(report['variant'])
+    if report.get('heads'):
+        what += f", heads {', '.join(report['heads'])}"
     lines: List[str] = [f"converted {report.get('format')} weights ({what})"]
     for src, dst_key, shape in report.get('mapped', []):
         lines.append(f'  mapped   {src} -> {dst_key} {tuple(shape)}')

@@ -32,7 +32,8 @@ import torch
 
 from ..models.utils import fcn_spec
 from .pytorch_fcn import (ALEXNET_BACKBONE_LAYERS, BACKBONE_LAYERS, DECONV_LAYERS,
-                          SCORE_LAYERS, convert_reference_state_dict)
+                          SCORE_LAYERS, convert_reference_state_dict,
+                          with_head_layers)
 
 # Protobuf wire types.
 VARINT, FIXED64, LEN, START_GROUP, END_GROUP, FIXED32 = 0, 1, 2, 3, 4, 5
@@ -73,7 +74,7 @@ ALEXNET_FC_INPUTS = {name: ALEXNET_BACKBONE_LAYERS[i - 1]
 WEIGHT_LAYERS = tuple(dict.fromkeys(
     [n for n in BACKBONE_LAYERS + ALEXNET_BACKBONE_LAYERS if n not in FC_INPUTS]
     + [n for n in BACKBONE_LAYERS + ALEXNET_BACKBONE_LAYERS if n in FC_INPUTS]
-    + ['fc8'] + list(SCORE_LAYERS)))
+    + ['fc8'] + list(with_head_layers(SCORE_LAYERS))))
 
 
 class CaffeFormatError(ValueError):
@@ -437,8 +438,9 @@ def caffe_to_reference(
 
     The result uses the pytorch-fcn layout (``conv1_1.weight``, ``fc6.bias``,
     ``score_fr.weight``, ``upscore2.weight``, ...; ``conv1`` ... ``conv5`` for
-    AlexNet), with InnerProduct ``fc6`` / ``fc7`` weights reshaped into
-    convolution weights and legacy 4-D biases flattened (the ImageNet ``fc8``
+    AlexNet; the head layers of a multi-head net keep their suffix:
+    ``score_fr_sem.weight``), with InnerProduct ``fc6`` / ``fc7`` weights reshaped
+    into convolution weights and legacy 4-D biases flattened (the ImageNet ``fc8``
     classifier is passed on as it is, to be dropped).
     ``Scale`` layers of the at-once net are checked against their constants and
     dropped.
@@ -476,7 +478,7 @@ def caffe_to_reference(
                                      ref[f'{feeder}.bias'].size, report)
         ref[f'{name}.weight'] = weight
         ref[f'{name}.bias'] = bias
-    for name in DECONV_LAYERS:
+    for name in with_head_layers(DECONV_LAYERS):
         layer = by_name.pop(name, None)
         if layer is None:
             continue

@@ -1,15 +1,19 @@
-"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, PASCAL-Context)
-and their label loader; importing registers them into mmseg's DATASETS and
-TRANSFORMS."""
+"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, SIFT Flow,
+PASCAL-Context) and their label loaders; importing registers them into mmseg's
+DATASETS and TRANSFORMS."""
+from .head_annotations import LoadHeadAnnotations
+from .packing import PackMultiLabelSegInputs
 from .pascal_context import PascalContextFCNDataset
 from .polyps912 import Polyps912Dataset
 from .scan import ScanReport, scan_dataset
+from .siftflow import SiftFlowDataset
 from .transforms import LoadFCNAnnotations, load_sbd_mat
 from .validation import DatasetError, DatasetLayoutError, Problem, SampleError
 from .voc_sbd import PascalVOCSBDDataset
 
 __all__ = [
-    'Polyps912Dataset', 'PascalVOCSBDDataset', 'PascalContextFCNDataset',
-    'LoadFCNAnnotations', 'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
-    'DatasetLayoutError', 'SampleError'
+    'Polyps912Dataset', 'PascalVOCSBDDataset', 'LoadFCNAnnotations',
+    'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
+    'DatasetLayoutError', 'SampleError', 'SiftFlowDataset', 'LoadHeadAnnotations',
+    'PackMultiLabelSegInputs', 'PascalContextFCNDataset'
 ]

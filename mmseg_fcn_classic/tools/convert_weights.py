@@ -5,7 +5,8 @@ Sources (the format is detected from the file unless --format is given):
   caffe        .caffemodel: VGG_ILSVRC_16_layers (backbone), fcn32s-heavy-pascal,
                fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal,
                pascalcontext-fcn{32,16,8}s-heavy, fcn-alexnet-pascal (FCN-AlexNet),
-               bvlc_alexnet / bvlc_reference_caffenet (AlexNet backbone)
+               bvlc_alexnet / bvlc_reference_caffenet (AlexNet backbone),
+               siftflow-fcn{32,16,8}s-heavy (two heads: semantic, geometric)
   pytorch-fcn  wkentaro/pytorch-fcn .pth: a bare state dict (fcn8s_from_caffe.pth)
                or a Trainer checkpoint with 'model_state_dict'
   torchvision  torchvision vgg16 .pth (features.*, classifier.*) -> backbone
