@@ -285,6 +285,13 @@ def test_class_reordering_errors(tmp_path, capsys):
     code, _, err = _run([vgg, tmp_path / 'o.pth', '--config', voc], capsys)
     assert code == 1 and 'vgg16 backbone weights without classes' in err
 
+    from tests.test_converters.reference_nets import (siftflow_arrays,
+                                                      siftflow_caffemodel_bytes)
+    two_heads = tmp_path / 'siftflow-fcn32s-heavy.caffemodel'
+    two_heads.write_bytes(siftflow_caffemodel_bytes(siftflow_arrays('32s'), '32s'))
+    code, _, err = _run([two_heads, tmp_path / 'o.pth', '--config', voc], capsys)
+    assert code == 1 and "one-head FCN; this net has the heads ['sem', 'geo']" in err
+
     mismatch = tmp_path / 'bad_head.py'
     mismatch.write_text(f'_base_ = [{voc!r}]\nmodel = dict(decode_head=dict('
                         'num_classes=60))\n')
