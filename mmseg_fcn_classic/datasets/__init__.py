@@ -1,7 +1,9 @@
-"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, SIFT Flow) and
-their label loaders; importing registers them into mmseg's DATASETS and TRANSFORMS."""
+"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, SIFT Flow,
+PASCAL-Context) and their label loaders; importing registers them into mmseg's
+DATASETS and TRANSFORMS."""
 from .head_annotations import LoadHeadAnnotations
 from .packing import PackMultiLabelSegInputs
+from .pascal_context import PascalContextFCNDataset
 from .polyps912 import Polyps912Dataset
 from .scan import ScanReport, scan_dataset
 from .siftflow import SiftFlowDataset
@@ -13,5 +15,5 @@ __all__ = [
     'Polyps912Dataset', 'PascalVOCSBDDataset', 'LoadFCNAnnotations',
     'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
     'DatasetLayoutError', 'SampleError', 'SiftFlowDataset', 'LoadHeadAnnotations',
-    'PackMultiLabelSegInputs'
+    'PackMultiLabelSegInputs', 'PascalContextFCNDataset'
 ]
