@@ -4,6 +4,7 @@ import glob
 import logging
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -16,6 +17,9 @@ import mmseg_fcn_classic  # noqa: F401
 from mmseg_fcn_classic.evaluation.metrics import FCNMetric
 from mmseg_fcn_classic.models.utils import fcn_spec
 from mmseg_fcn_classic.testing.synthetic import (VOC_VAL, make_demo_dataset,
+                                                 make_mmseg_context_tree,
+                                                 make_pascal_context_tree,
+                                                 make_siftflow_tree,
                                                  make_voc_sbd_tree)
 from tests.conftest import logged, shown_warnings
 
@@ -40,7 +44,15 @@ def trees(tmp_path_factory):
     # the FCN paper's val list (its ids of this tree), so no split falls back
     (root / 'voc_sbd' / 'seg11valid.txt').write_text('\n'.join(VOC_VAL) + '\n')
     mmseg_voc = _make_mmseg_voc_aug_tree(root / 'mmseg_voc')
-    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc)
+    siftflow = str(root / 'sift-flow')
+    make_siftflow_tree(siftflow, trainval=('coast_a1', 'street_b2'), test=('forest_c3', ))
+    context = make_pascal_context_tree(str(root / 'pascal_context'))
+    mmseg_context = make_mmseg_context_tree(
+        str(root / 'mmseg_context'),
+        {i: np.random.default_rng(0).integers(0, 60, size) for i, size in
+         context['sizes'].items()}, context['train'], context['val'])
+    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc, siftflow=siftflow,
+                context=context['context_root'], mmseg_context=mmseg_context)
 
 
 def _make_mmseg_voc_aug_tree(root):
@@ -64,8 +76,12 @@ def _make_mmseg_voc_aug_tree(root):
 def _data_root(cfg_name, trees):
     if 'mmseg-aug' in cfg_name:
         return trees['mmseg_voc']
+    if 'pascal-context' in cfg_name:
+        return trees['mmseg_context' if '_mmseg' in cfg_name else 'context']
     if 'polyps' in cfg_name or 'demo' in cfg_name:
         return trees['polyps']
+    if 'siftflow' in cfg_name:
+        return trees['siftflow']
     return trees['voc']
 
 
@@ -131,7 +147,15 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
         'randomness': dict(seed=0),
     }
     head = cfg.model.decode_head
-    if head.type == 'ClassicFCNHead':
+    if cfg.model.type == 'MultiHeadEncoderDecoder':  # decode_head: heads by name
+        for name, sub in head.items():
+            inputs = fcn_spec.head_inputs(sub.get('skips', fcn_spec.SKIPS), **NARROW)
+            options.update({f'model.decode_head.{name}.{k}': v
+                            for k, v in inputs.items()})
+    elif cfg.model.backbone.type == 'AlexNetFC':  # fc7 only, the same narrow widths
+        options.update({'model.decode_head.in_channels': NARROW['fc_channels'],
+                        'model.decode_head.in_index': 0})
+    elif head.type == 'ClassicFCNHead':
         inputs = fcn_spec.head_inputs(head.get('skips', fcn_spec.SKIPS), **NARROW)
         options.update({f'model.decode_head.{k}': v for k, v in inputs.items()})
     else:  # mmseg's FCNHead on fc7
@@ -153,6 +177,19 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
     return options
 
 
+def shrink_mmseg_pipelines(cfg: Config) -> None:
+    """mmseg's PASCAL-Context training pipeline (resize to 520, crops of 480) at a
+    fixture's scale: resize to 64, crops of 48."""
+    dataset = cfg.train_dataloader.dataset
+    if dataset.get('type') != 'PascalContextDataset':
+        return
+    for t in dataset.pipeline:
+        if t['type'] == 'RandomResize':
+            t['scale'] = (64, 64)
+        elif t['type'] == 'RandomCrop':
+            t['crop_size'] = (48, 48)
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     """Model, datasets, evaluators, visualizer and hooks as the Runner builds them;
@@ -168,6 +205,7 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
                     t['crop_size'] = (64, 64)
                 elif t['type'] == 'Pad':
                     t['size'] = (64, 64)
+    shrink_mmseg_pipelines(cfg)
     with shown_warnings() as caught:
         runner = Runner.from_cfg(cfg)
         with logged(runner.logger) as log:
@@ -186,7 +224,8 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'AtomicCheckpointHook', 'LoggerHook', 'FCNSegVisualizationHook',
             'ExactResumeHook'} <= hooks
-    assert type(runner.visualizer).__name__ == 'FCNSegLocalVisualizer'
+    from mmseg_fcn_classic.visualization import FCNSegLocalVisualizer
+    assert isinstance(runner.visualizer, FCNSegLocalVisualizer)  # or a subclass
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
     assert 'val/mIoU' in runner.message_hub.log_scalars
     assert isinstance(runner.val_evaluator.metrics[0], FCNMetric)
@@ -199,6 +238,11 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     assert len(sample['inputs']) == 12  # 6 scales x (plain, flipped)
     pred = tta.test_step(pseudo_collate([sample]))[0]
     assert pred.pred_sem_seg.shape == sample['data_samples'][0].ori_shape
+    if cfg.model.type == 'MultiHeadEncoderDecoder':  # SIFT Flow: every head
+        assert pred.pred_geo_seg.shape == sample['data_samples'][0].ori_shape
+        assert 0 <= metrics['geo.aAcc'] <= 100
+        assert {'train/decode.sem.loss_ce', 'train/decode.geo.loss_ce'} <= set(
+            runner.message_hub.log_scalars)
 
 
 @pytest.mark.parametrize('name', sorted(REFERENCE))
@@ -224,6 +268,77 @@ def test_voc_configs_follow_reference_solver(name):
     expected_load = {'fcn16s_vgg16_voc.py': 'stage://work_dirs/fcn32s_vgg16_voc',
                      'fcn8s_vgg16_voc.py': 'stage://work_dirs/fcn16s_vgg16_voc'}
     assert cfg.load_from == expected_load.get(name)
+
+
+SIFTFLOW = {  # config -> (skips, lr, load_from): siftflow-fcn*/solver.prototxt
+    'fcn32s_vgg16_siftflow.py': ((), 1e-10, None),
+    'fcn16s_vgg16_siftflow.py': (('pool4', ), 1e-12,
+                                 'stage://work_dirs/fcn32s_vgg16_siftflow'),
+    'fcn8s_vgg16_siftflow.py': (('pool4', 'pool3'), 1e-12,
+                                'stage://work_dirs/fcn16s_vgg16_siftflow'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(SIFTFLOW))
+def test_siftflow_configs_follow_reference_solver(name):
+    skips, lr, load_from = SIFTFLOW[name]
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    model = cfg.model
+    assert model.type == 'MultiHeadEncoderDecoder'
+    assert list(model.decode_head) == ['sem', 'geo']
+    for head, classes in (('sem', 33), ('geo', 3)):
+        sub = model.decode_head[head]
+        assert sub.num_classes == classes
+        assert tuple(sub.get('skips', fcn_spec.SKIPS)) == skips
+        assert sub.loss_decode == dict(type='CrossEntropyLoss', reduction='sum')
+        assert not sub.get('learn_upsampling', False)  # equal weights: loss_weight 1
+    assert model.data_preprocessor.mean == (114.578, 115.294, 108.353)
+    assert model.data_preprocessor.weights == 'caffe'
+    assert (model.backbone.init_cfg is None) == (load_from is not None)
+    assert cfg.load_from == load_from
+    opt = cfg.optim_wrapper
+    assert (opt.optimizer.lr, opt.optimizer.momentum, opt.optimizer.weight_decay) == (
+        lr, 0.99, 5e-4)
+    assert opt.paramwise_cfg == dict(bias_lr_mult=2.0, bias_decay_mult=0.0)
+    assert cfg.param_scheduler == []  # lr_policy fixed
+    assert cfg.train_cfg.max_iters == 300000 and cfg.train_cfg.val_interval == 2000
+    assert cfg.train_dataloader.batch_size == 1
+    assert cfg.train_dataloader.dataset.split == 'trainval'
+    assert cfg.test_dataloader.dataset.split == 'test'
+    assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadFCNAnnotations', 'LoadHeadAnnotations',
+        'PackMultiLabelSegInputs']
+    assert cfg.test_evaluator == dict(type='MultiHeadFCNMetric', heads=dict(geo=('aAcc', )),
+                                      present_classes_only=True)
+    assert cfg.tta_model.type == 'MultiHeadSegTTAModel'
+    assert cfg.visualizer.type == 'MultiHeadSegLocalVisualizer'
+
+
+def test_metafile_siftflow_entries():
+    """The released caffemodel of each net (its caffemodel-url) and, for FCN-16s,
+    Table 5 of the CVPR paper, as the config's comment states it."""
+    import re
+
+    from mmengine.fileio import load
+    models = {m['Name']: m for m in load(osp.join(REPO, 'configs', 'metafile.yaml'))['Models']}
+    for name in SIFTFLOW:
+        model = models[name[:-3]]
+        net = f"siftflow-{name.split('_')[0]}"
+        url = f'http://dl.caffe.berkeleyvision.org/{net}-heavy.caffemodel'
+        assert model['Converted From']['Weights'] == model['Weights'] == url
+        assert model['Alias'] == [net]
+        (source, ) = model['Released Weights']
+        assert (source['URL'], source['Format'], source['md5']) == (url, 'caffe', None)
+        assert source['Source'].endswith(f'/{net}/caffemodel-url')
+    text = open(osp.join(REPO, 'configs', 'fcn16s_vgg16_siftflow.py')).read()
+    found = re.search(r'Table 5 of the CVPR paper\): pixel acc\. ([\d.]+), mean acc\. '
+                      r'([\d.]+),\s*#\s*mean IU ([\d.]+), f\.w\. IU ([\d.]+), '
+                      r'geometric acc\. ([\d.]+)', text)
+    metrics = models['fcn16s_vgg16_siftflow']['Results']['Metrics']
+    assert [metrics[k] for k in ('aAcc', 'mAcc', 'mIoU', 'fwIoU', 'geo.aAcc')] == [
+        float(v) for v in found.groups()] == [85.2, 51.7, 39.5, 76.1, 94.3]
+    assert 'Results' not in models['fcn32s_vgg16_siftflow']  # not in the paper
+    assert 'Results' not in models['fcn8s_vgg16_siftflow']
 
 
 def test_polyps_config_follows_tutorial():
@@ -291,3 +406,106 @@ def test_configs_ship_with_package(tmp_path):
     assert Config.fromfile(shipped).optim_wrapper.optimizer.lr == 1e-14
     with pytest.raises(FileNotFoundError, match='nope.py'):
         config_path('nope.py')
+
+
+CONTEXT_REFERENCE = {  # config -> (skips, lr, load_from)
+    'fcn32s_vgg16_pascal-context.py': ((), 1e-10, None),
+    'fcn16s_vgg16_pascal-context.py': (
+        ('pool4', ), 1e-12, 'stage://work_dirs/fcn32s_vgg16_pascal-context'),
+    'fcn8s_vgg16_pascal-context.py': (
+        ('pool4', 'pool3'), 1e-14, 'stage://work_dirs/fcn16s_vgg16_pascal-context'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(CONTEXT_REFERENCE))
+def test_pascal_context_configs_follow_reference_solver(name):
+    """pascalcontext-fcn*/solver.prototxt and solve.py; 60 outputs; staged."""
+    skips, lr, load_from = CONTEXT_REFERENCE[name]
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    head = cfg.model.decode_head
+    assert tuple(head.get('skips', fcn_spec.SKIPS)) == skips
+    assert head.num_classes == 60 and head.loss_decode.reduction == 'sum'
+    assert not head.get('at_once', False) and not head.get('learn_upsampling', False)
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay) == (lr, 0.99, 5e-4)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(bias_lr_mult=2.0, bias_decay_mult=0.0)
+    assert cfg.train_cfg.max_iters == 300000 and cfg.train_cfg.val_interval == 8000
+    assert cfg.default_hooks.checkpoint.interval == 4000  # snapshot: 4000
+    assert cfg.load_from == load_from
+    assert (cfg.model.backbone.init_cfg is None) == (load_from is not None)
+    assert cfg.train_dataloader.batch_size == 1
+    train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
+    assert train.type == val.type == 'PascalContextFCNDataset'
+    assert (train.split, val.split) == ('train', 'val')
+    assert not train.get('ignore_background', False)
+    assert [t['type'] for t in train.pipeline] == [
+        'LoadImageFromFile', 'LoadFCNAnnotations', 'PackSegInputs']
+    assert cfg.model.data_preprocessor.weights == 'caffe'
+
+
+def test_pascal_context_mmseg_config():
+    """mmseg's dataset base and classes; whole-image evaluation; the converted
+    weights as load_from."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fcn8s_vgg16_pascal-context_mmseg.py'))
+    text = open(osp.join(REPO, 'configs', 'fcn8s_vgg16_pascal-context_mmseg.py')).read()
+    assert "'mmseg::_base_/datasets/pascal_context.py'" in text
+    assert cfg.train_dataloader.dataset.type == 'PascalContextDataset'
+    assert cfg.model.decode_head.num_classes == 60
+    assert tuple(cfg.model.decode_head.get('skips', fcn_spec.SKIPS)) == fcn_spec.SKIPS
+    assert cfg.optim_wrapper.optimizer.lr == 1e-14
+    assert cfg.load_from == 'checkpoints/fcn8s_pascal-context_mmseg.pth'
+    assert [t['type'] for t in cfg.test_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']
+    assert cfg.test_evaluator == dict(type='FCNMetric')
+
+
+def test_alexnet_config_follows_reference_solver():
+    """voc-fcn-alexnet: lr 1e-4, momentum 0.9, normalised loss, iter_size 20,
+    100k updates; trunk biases at Caffe's defaults, score_fr's at 2x without decay."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fcn32s_alexnet_voc.py'))
+    head = cfg.model.decode_head
+    assert cfg.model.backbone.type == 'AlexNetFC'
+    assert cfg.model.backbone.init_cfg.checkpoint == 'checkpoints/alexnet_caffe.pth'
+    assert head.skips == () and head.crop_offsets == 'alexnet_fc'
+    assert head.loss_decode == dict(type='CrossEntropyLoss', reduction='mean',
+                                    avg_non_ignore=True)
+    assert cfg.optim_wrapper.accumulative_counts == 20
+    assert cfg.train_cfg.max_iters == 100000 * 20
+    assert cfg.train_cfg.val_interval == cfg.default_hooks.checkpoint.interval == 4000 * 20
+    assert cfg.train_dataloader.dataset.split == 'sbd_train'
+    assert cfg.val_dataloader.dataset.split == 'seg11valid'
+
+    init_default_scope('mmseg')
+    model = MODELS.build(dict(cfg.model, backbone=dict(cfg.model.backbone, init_cfg=None,
+                                                       **NARROW),
+                              decode_head=dict(head, in_channels=16)))
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert wrapper._accumulative_counts == 20
+    groups = {id(p): g for g in wrapper.optimizer.param_groups for p in g['params']}
+    expected = {'backbone.conv1.weight': (1e-4, 5e-4), 'backbone.conv1.bias': (1e-4, 5e-4),
+                'backbone.fc7.bias': (1e-4, 5e-4),
+                'decode_head.score_fr.weight': (1e-4, 5e-4),
+                'decode_head.score_fr.bias': (2e-4, 0.0)}
+    params = dict(model.named_parameters())
+    for name, (lr, decay) in expected.items():
+        group = groups[id(params[name])]
+        assert (group['lr'], group['weight_decay']) == pytest.approx((lr, decay)), name
+    assert not params['decode_head.upscore.weight'].requires_grad  # frozen (lr_mult 0)
+
+
+def test_new_configs_metafile_results_match_their_comments():
+    import re
+
+    from mmengine.fileio import load
+    models = {m['Name']: m for m in load(osp.join(REPO, 'configs', 'metafile.yaml'))['Models']}
+    for name in list(CONTEXT_REFERENCE) + ['fcn32s_alexnet_voc.py']:
+        model = models[name[:-3]]
+        text = open(osp.join(REPO, 'configs', name)).read()
+        value = float(re.search(r'Reference result \(mean IU, [^)]*\): ([\d.]+)',
+                                text).group(1))
+        results = model['Results']
+        results = results[0] if isinstance(results, list) else results
+        assert results['Metrics']['mIoU'] == value, name
+        assert model['Converted From']['Weights'] == model['Released Weights'][0]['URL']
+    assert models['fcn32s_alexnet_voc']['Results'][1]['Metrics']['mIoU'] == 39.8

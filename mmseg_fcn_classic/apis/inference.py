@@ -18,6 +18,8 @@ from mmengine.dataset import Compose
 from PIL import Image
 
 from ..datasets.validation import header_size
+from ..models.segmentors import decode_heads
+from ..models.utils.heads import head_fields, head_meta, select_head
 from ..visualization.palette import label_image, overlay_image, resolve_palette
 
 #: File suffixes collected from folders (case-insensitive).
@@ -141,6 +143,34 @@ def config_metainfo(cfg: Config) -> dict:
     return meta
 
 
+def resolve_dataset_meta(model: torch.nn.Module, *metas: Optional[dict]) -> dict:
+    """Class names and palette of every head of ``model``, from the first of
+    ``metas`` that fits each head's number of classes (else generated).
+
+    Args:
+        model (nn.Module): A segmentor (one head, or a ``MultiHeadEncoderDecoder``).
+        *metas (dict, optional): Dataset metas, most trusted first.
+
+    Returns:
+        dict: ``classes`` and ``palette``, and ``<head>_classes`` /
+        ``<head>_palette`` for the other heads.
+    """
+    result: dict = {}
+    for name, head in decode_heads(model).items():
+        num_classes = head.num_classes
+        options = [head_meta(meta, name) for meta in metas]
+        for meta in options:
+            if meta['classes'] and len(meta['classes']) == num_classes:
+                classes = list(meta['classes'])
+                break
+        else:
+            classes = [str(i) for i in range(num_classes)]
+        fields = head_fields(name)
+        result[fields.classes] = classes
+        result[fields.palette] = resolve_palette(num_classes, *options)
+    return result
+
+
 def init_model(config: str, checkpoint: str, device: str = 'cpu',
                cfg_options: Optional[dict] = None,
                strict: bool = True) -> torch.nn.Module:
@@ -151,7 +181,8 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
     unexpected or mis-sized tensors are an error naming them, unless ``strict`` is
     False (a partial load, logged). ``model.dataset_meta`` comes from the
     checkpoint's ``meta['dataset_meta']``, else from the config's test dataset,
-    else it is a generated palette. The config stored in the checkpoint is never
+    else it is a generated palette; for every head of a multi-head model
+    (:func:`resolve_dataset_meta`). The config stored in the checkpoint is never
     used.
 
     Args:
@@ -173,31 +204,62 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     model = mmseg_init_model(cfg, None, device='cpu', cfg_options=cfg_options)
     ckpt = load_model_weights(model, checkpoint, strict=strict, map_location='cpu')
-    num_classes = model.decode_head.num_classes
     ckpt_meta = (ckpt.get('meta') or {}).get('dataset_meta') if isinstance(
         ckpt, dict) else None
-    cfg_meta = config_metainfo(model.cfg)
-    for meta in (ckpt_meta, cfg_meta):
-        if meta and meta.get('classes') and len(meta['classes']) == num_classes:
-            classes = list(meta['classes'])
-            break
-    else:
-        classes = [str(i) for i in range(num_classes)]
-    model.dataset_meta = dict(classes=classes,
-                              palette=resolve_palette(num_classes, ckpt_meta, cfg_meta))
+    model.dataset_meta = resolve_dataset_meta(model, ckpt_meta,
+                                              config_metainfo(model.cfg))
     model.to(device)
     model.eval()
     return model
 
 
 def segment_image(model: torch.nn.Module, pipeline: Compose,
-                  img: np.ndarray) -> np.ndarray:
-    """Run one BGR image through the pipeline and model; return ``(H, W)`` labels."""
+                  img: np.ndarray, head: Optional[str] = None) -> np.ndarray:
+    """Run one BGR image through the pipeline and model; return ``(H, W)`` labels
+    of head ``head`` (None: the primary head, mmseg's ``pred_sem_seg``)."""
     data = pipeline(dict(img=img))
     batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
     with torch.no_grad():
         result = model.test_step(batch)[0]
-    return result.pred_sem_seg.data[0].cpu().numpy()
+    return result.get(head_fields(head).pred).data[0].cpu().numpy()
+
+
+def check_head(model: torch.nn.Module, head: Optional[str]) -> None:
+    """Raise ValueError unless ``head`` is None or a non-primary head of ``model``."""
+    heads = [name for name in decode_heads(model) if name is not None]
+    if head is not None and head not in heads:
+        raise ValueError(f'the model has no head {head!r}; its other heads: '
+                         f'{", ".join(heads) or "none (one head)"}')
+
+
+def show_result(model: torch.nn.Module, img, result, head: Optional[str] = None,
+                **kwargs) -> np.ndarray:
+    """mmseg's ``show_result_pyplot`` for head ``head`` of a prediction.
+
+    Args:
+        model (nn.Module): The segmentor (its ``dataset_meta`` names each head's
+            classes and palette).
+        img (str | np.ndarray): The image.
+        result (SegDataSample): From mmseg's ``inference_model``.
+        head (str, optional): The head to draw, e.g. ``'geo'``. Defaults to None
+            (the primary head, as ``show_result_pyplot`` draws it).
+        **kwargs: ``show_result_pyplot`` arguments (``opacity``, ``out_file``,
+            ``show``, ...).
+
+    Returns:
+        np.ndarray: The drawn RGB image.
+    """
+    from types import SimpleNamespace
+
+    from mmseg.apis import show_result_pyplot
+    if head is None:
+        return show_result_pyplot(model, img, result, **kwargs)
+    check_head(model, head)
+    meta = head_meta(model.dataset_meta, head)
+    view = SimpleNamespace(dataset_meta=dict(
+        classes=meta['classes'],
+        palette=resolve_palette(len(meta['classes']), meta)))
+    return show_result_pyplot(view, img, select_head(result, head), **kwargs)
 
 
 def run_inference(model: torch.nn.Module,
@@ -207,7 +269,8 @@ def run_inference(model: torch.nn.Module,
                   timing: bool = False,
                   progress: bool = True,
                   max_pixels: Optional[int] = MAX_PIXELS,
-                  errors: Optional[List[Tuple[str, str]]] = None) -> List[dict]:
+                  errors: Optional[List[Tuple[str, str]]] = None,
+                  head: Optional[str] = None) -> List[dict]:
     """Segment every image of ``inputs``; write ``labels/`` and ``overlays/`` PNGs.
 
     Args:
@@ -224,6 +287,8 @@ def run_inference(model: torch.nn.Module,
         errors (list, optional): If given, an image that cannot be read, segmented
             or written is reported here as ``(path, message)`` and the others go
             on; if None, the first failure raises. Defaults to None.
+        head (str, optional): Segment with this head of a multi-head model
+            (e.g. SIFT Flow's ``'geo'``). Defaults to None (the primary head).
 
     Returns:
         list[dict]: Per segmented image: ``path``, ``label_file``,
@@ -232,16 +297,17 @@ def run_inference(model: torch.nn.Module,
     from tqdm import tqdm
     if not 0 <= opacity <= 1:
         raise ValueError(f'opacity must be in [0, 1], got {opacity}')
+    check_head(model, head)
     images = collect_images(inputs)
     pipeline = build_inference_pipeline(model.cfg)
-    palette = model.dataset_meta['palette']
+    palette = head_meta(model.dataset_meta, head)['palette']
     device = next(model.parameters()).device
     records = []
     bar = tqdm(images, desc='segmenting', unit='img', disable=not progress)
     for path, name in bar:
         try:
             record = _segment_file(model, pipeline, palette, device, path, name,
-                                   out_dir, opacity, max_pixels)
+                                   out_dir, opacity, max_pixels, head)
         except (ValueError, OSError, RuntimeError) as e:
             if errors is None:
                 raise
@@ -259,12 +325,13 @@ def run_inference(model: torch.nn.Module,
 
 
 def _segment_file(model, pipeline, palette, device, path: str, name: str,
-                  out_dir: str, opacity: float, max_pixels: Optional[int]) -> dict:
+                  out_dir: str, opacity: float, max_pixels: Optional[int],
+                  head: Optional[str] = None) -> dict:
     img = read_image(path, max_pixels)
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    label = segment_image(model, pipeline, img)
+    label = segment_image(model, pipeline, img, head)
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start

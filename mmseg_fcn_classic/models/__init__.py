@@ -1,6 +1,10 @@
 """The classic FCN models; importing registers them into mmseg's MODELS."""
-from .backbones import VGG16FC
+from .backbones import AlexNetFC, VGG16FC
 from .data_preprocessor import FCNDataPreProcessor
 from .decode_heads import ClassicFCNHead
+from .segmentors import MultiHeadEncoderDecoder, MultiHeadSegTTAModel
 
-__all__ = ['VGG16FC', 'FCNDataPreProcessor', 'ClassicFCNHead']
+__all__ = [
+    'VGG16FC', 'AlexNetFC', 'FCNDataPreProcessor', 'ClassicFCNHead',
+    'MultiHeadEncoderDecoder', 'MultiHeadSegTTAModel'
+]

@@ -4,10 +4,16 @@
   ``{split}/images/<id>.bmp`` and ``{split}/masks<N>/<id>.tif``. Two contents use
   it: :func:`make_demo_dataset` (colonoscopy-like frames, :func:`synth_frame`) and
   :func:`make_polyps912_tree` (small noise frames for tests).
+* :func:`make_siftflow_tree`: SIFT Flow's ``Images`` (jpg), ``SemanticLabels`` and
+  ``GeoLabels`` (``.mat`` files with ``S``, written by scipy) and split lists.
 * :func:`make_voc_sbd_tree`: ``VOCdevkit/VOC2012`` (jpg, palette png labels with
   a 255 boundary band, ``ImageSets/Segmentation`` lists) next to
   ``benchmark_RELEASE/dataset`` (jpg, SBD ``cls/*.mat`` structs, lists), through
   :func:`write_palette_png` and :func:`write_sbd_mat`.
+* :func:`make_pascal_context_tree`: VOC2010 images and ``Main`` lists next to
+  PASCAL-Context's ``trainval/*.mat`` (``LabelMap``), ``labels.txt`` (all 459 raw
+  labels) and ``59_labels.txt``; :func:`make_mmseg_context_tree`: mmseg's PNG
+  layout of the same data.
 
 Images are BGR ``uint8`` arrays, as mmcv reads them. Everything follows from
 ``seed``.
@@ -20,6 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..datasets.pascal_context import CONTEXT59_CLASSES
 from ..visualization.palette import voc_palette
 
 #: frames per split of the demo data, like polyps912's train/valid/test, only smaller
@@ -416,3 +423,287 @@ def make_voc_sbd_tree(root: str,
         sbd_train=list(sbd_train), sbd_val=list(sbd_val), trainaug=trainaug,
         overlap=sorted(set(voc_ids) & set(sbd_ids)), classes=classes,
         sizes=id_sizes, voc_root=voc_root, sbd_root=sbd_root)
+
+
+# --- PASCAL-Context ---------------------------------------------------------------
+
+#: The 459 raw labels of PASCAL-Context's ``labels.txt`` in file order (raw label k
+#: is the k-th; the reference keeps a copy as ``data/pascal-context/classes-400.txt``).
+_CONTEXT_RAW_LABELS_TEXT = """\
+accordion,aeroplane,air conditioner,antenna,artillery,ashtray,atrium,
+baby carriage,bag,ball,balloon,bamboo weaving,barrel,baseball bat,basket,
+basketball backboard,bathtub,bed,bedclothes,beer,bell,bench,bicycle,binoculars,
+bird,bird cage,bird feeder,bird nest,blackboard,board,boat,bone,book,bottle,
+bottle opener,bowl,box,bracelet,brick,bridge,broom,brush,bucket,building,bus,
+cabinet,cabinet door,cage,cake,calculator,calendar,camel,camera,camera lens,can,
+candle,candle holder,cap,car,card,cart,case,casette recorder,cash register,cat,
+cd,cd player,ceiling,cell phone,cello,chain,chair,chessboard,chicken,chopstick,
+clip,clippers,clock,closet,cloth,clothes tree,coffee,coffee machine,comb,
+computer,concrete,cone,container,control booth,controller,cooker,
+copying machine,coral,cork,corkscrew,counter,court,cow,crabstick,crane,crate,
+cross,crutch,cup,curtain,cushion,cutting board,dais,disc,disc case,dishwasher,
+dock,dog,dolphin,door,drainer,dray,drink dispenser,drinking machine,drop,drug,
+drum,drum kit,duck,dumbbell,earphone,earrings,egg,electric fan,electric iron,
+electric pot,electric saw,electronic keyboard,engine,envelope,equipment,
+escalator,exhibition booth,extinguisher,eyeglass,fan,faucet,fax machine,fence,
+ferris wheel,fire extinguisher,fire hydrant,fire place,fish,fish tank,fishbowl,
+fishing net,fishing pole,flag,flagstaff,flame,flashlight,floor,flower,fly,foam,
+food,footbridge,forceps,fork,forklift,fountain,fox,frame,fridge,frog,fruit,
+funnel,furnace,game controller,game machine,gas cylinder,gas hood,gas stove,
+gift box,glass,glass marble,globe,glove,goal,grandstand,grass,gravestone,ground,
+guardrail,guitar,gun,hammer,hand cart,handle,handrail,hanger,hard disk drive,
+hat,hay,headphone,heater,helicopter,helmet,holder,hook,horse,
+horse-drawn carriage,hot-air balloon,hydrovalve,ice,inflator pump,ipod,iron,
+ironing board,jar,kart,kettle,key,keyboard,kitchen range,kite,knife,knife block,
+ladder,ladder truck,ladle,laptop,leaves,lid,life buoy,light,light bulb,lighter,
+line,lion,lobster,lock,machine,mailbox,mannequin,map,mask,mat,match book,
+mattress,menu,metal,meter box,microphone,microwave,mirror,missile,model,money,
+monkey,mop,motorbike,mountain,mouse,mouse pad,musical instrument,napkin,net,
+newspaper,oar,ornament,outlet,oven,oxygen bottle,pack,pan,paper,paper box,
+paper cutter,parachute,parasol,parterre,patio,pelage,pen,pen container,pencil,
+person,photo,piano,picture,pig,pillar,pillow,pipe,pitcher,plant,plastic,plate,
+platform,player,playground,pliers,plume,poker,poker chip,pole,pool table,
+postcard,poster,pot,pottedplant,printer,projector,pumpkin,rabbit,racket,
+radiator,radio,rail,rake,ramp,range hood,receiver,recorder,
+recreational machines,remote control,road,robot,rock,rocket,rocking horse,rope,
+rug,ruler,runway,saddle,sand,saw,scale,scanner,scissors,scoop,screen,
+screwdriver,sculpture,scythe,sewer,sewing machine,shed,sheep,shell,shelves,shoe,
+shopping cart,shovel,sidecar,sidewalk,sign,signal light,sink,skateboard,ski,sky,
+sled,slippers,smoke,snail,snake,snow,snowmobiles,sofa,spanner,spatula,speaker,
+speed bump,spice container,spoon,sprayer,squirrel,stage,stair,stapler,stick,
+sticky note,stone,stool,stove,straw,stretcher,sun,sunglass,sunshade,
+surveillance camera,swan,sweeper,swim ring,swimming pool,swing,switch,table,
+tableware,tank,tap,tape,tarp,telephone,telephone booth,tent,tire,toaster,toilet,
+tong,tool,toothbrush,towel,toy,toy car,track,train,trampoline,trash bin,tray,
+tree,tricycle,tripod,trophy,truck,tube,turtle,tvmonitor,tweezers,typewriter,
+umbrella,unknown,vacuum cleaner,vending machine,video camera,video game console,
+video player,video tape,violin,wakeboard,wall,wallet,wardrobe,washing machine,
+watch,water,water dispenser,water pipe,water skate board,watermelon,whale,wharf,
+wheel,wheelchair,window,window blinds,wineglass,wire,wood,wool"""
+CONTEXT_RAW_LABELS = tuple(_CONTEXT_RAW_LABELS_TEXT.replace('\n', '').split(','))
+#: ``59_labels.txt``: the task, spelled as the reference's ``classes-59.txt`` spells
+#: it (``diningtable``, ``clothes``, ``bedcloth``).
+CONTEXT_TASK_LABELS = tuple(
+    {'table': 'diningtable', 'cloth': 'clothes', 'bedclothes': 'bedcloth'}.get(n, n)
+    for n in CONTEXT59_CLASSES)
+#: Default id lists of :func:`make_pascal_context_tree` (VOC2010 ``Main`` lists).
+CONTEXT_TRAIN = ('2008_000002', '2008_000007', '2008_000008')
+CONTEXT_VAL = ('2008_000010', '2008_000012')
+
+
+def write_label_list(path: str, names: Sequence[str]) -> None:
+    """Write a PASCAL-Context label list: ``<k>: <name>`` lines, k from 1."""
+    with open(path, 'w') as f:
+        f.write(''.join(f'{k}: {name}\n' for k, name in enumerate(names, 1)))
+
+
+def write_context_mat(path: str, label_map: np.ndarray) -> None:
+    """Save raw labels as PASCAL-Context does: variable ``LabelMap`` of a ``.mat``."""
+    import scipy.io
+    scipy.io.savemat(path, {'LabelMap': label_map}, do_compression=True)
+
+
+def context_raw_label_map(rng: np.random.Generator, h: int, w: int,
+                          every_label: bool = False) -> np.ndarray:
+    """A ``uint16`` map of raw labels 0..459 in small blocks, so that the resized
+    and cropped maps keep several classes; with ``every_label`` each value occurs
+    at least once (needs ``h * w >= 460``)."""
+    num = len(CONTEXT_RAW_LABELS) + 1
+    if every_label:
+        values = np.concatenate([np.arange(num), rng.integers(0, num, h * w - num)])
+        return rng.permutation(values).reshape(h, w).astype(np.uint16)
+    blocks = rng.integers(0, num, ((h + 3) // 4, (w + 3) // 4))
+    return np.kron(blocks, np.ones((4, 4), np.int64))[:h, :w].astype(np.uint16)
+
+
+def make_pascal_context_tree(root: str,
+                             train: Sequence[str] = CONTEXT_TRAIN,
+                             val: Sequence[str] = CONTEXT_VAL,
+                             sizes: Sequence[Size] = ((30, 40), (40, 30)),
+                             voc_dir: str = 'VOC2010',
+                             seed: int = 0) -> dict:
+    """Write the layout ``PascalContextFCNDataset`` reads, as the archives extract.
+
+    ``<root>/VOC2010/JPEGImages/<id>.jpg`` and ``ImageSets/Main/{train,val}.txt``;
+    ``<root>/trainval/<id>.mat`` (``LabelMap`` of raw labels), ``labels.txt`` (all
+    459 raw labels) and ``59_labels.txt``. The first id's ``LabelMap`` holds every
+    raw label 0..459.
+
+    Args:
+        root (str): Folder to write into.
+        train, val (Sequence[str]): Id lists.
+        sizes (Sequence[tuple]): (height, width) per id in list order, cycled.
+        voc_dir (str): Defaults to ``'VOC2010'``.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict: ``train``, ``val``, ``sizes`` (id -> (h, w)), ``raw`` (id -> the
+        ``LabelMap``), ``mat`` (id -> its file) and the folders ``voc_root`` and
+        ``context_root``.
+    """
+    rng = np.random.default_rng(seed)
+    voc_root = osp.join(root, voc_dir)
+    for sub in ('JPEGImages', osp.join('ImageSets', 'Main')):
+        os.makedirs(osp.join(voc_root, sub), exist_ok=True)
+    os.makedirs(osp.join(root, 'trainval'), exist_ok=True)
+    write_label_list(osp.join(root, 'labels.txt'), CONTEXT_RAW_LABELS)
+    write_label_list(osp.join(root, '59_labels.txt'), CONTEXT_TASK_LABELS)
+    ids = list(dict.fromkeys(list(train) + list(val)))
+    id_sizes, raw, mats = {}, {}, {}
+    for n, sample_id in enumerate(ids):
+        h, w = id_sizes[sample_id] = tuple(sizes[n % len(sizes)])
+        _imwrite(osp.join(voc_root, 'JPEGImages', sample_id + '.jpg'),
+                 _noise_image(rng, (h, w)), (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY))
+        raw[sample_id] = context_raw_label_map(rng, h, w, every_label=n == 0)
+        mats[sample_id] = osp.join(root, 'trainval', sample_id + '.mat')
+        write_context_mat(mats[sample_id], raw[sample_id])
+    _write_list(osp.join(voc_root, 'ImageSets', 'Main', 'train.txt'), train)
+    _write_list(osp.join(voc_root, 'ImageSets', 'Main', 'val.txt'), val)
+    return dict(train=list(train), val=list(val), sizes=id_sizes, raw=raw, mat=mats,
+                voc_root=voc_root, context_root=root)
+
+
+def make_mmseg_context_tree(root: str, labels: Mapping[str, np.ndarray],
+                            train: Sequence[str], val: Sequence[str],
+                            seed: int = 0) -> str:
+    """Write mmseg's PASCAL-Context layout (what its converter produces).
+
+    ``<root>/VOC2010/JPEGImages/<id>.jpg``, ``SegmentationClassContext/<id>.png``
+    (labels 0..59 in mmseg's alphabetical ``PascalContextDataset`` order) and
+    ``ImageSets/SegmentationContext/{train,val}.txt``.
+
+    Args:
+        root (str): Folder to write into.
+        labels (Mapping[str, np.ndarray]): id -> label map in mmseg's order.
+        train, val (Sequence[str]): Id lists.
+        seed (int): Random seed of the images. Defaults to 0.
+
+    Returns:
+        str: The ``data_root`` of mmseg's config (``<root>/VOC2010``).
+    """
+    rng = np.random.default_rng(seed)
+    voc = osp.join(root, 'VOC2010')
+    for sub in ('JPEGImages', 'SegmentationClassContext'):
+        os.makedirs(osp.join(voc, sub), exist_ok=True)
+    for sample_id, seg in labels.items():
+        _imwrite(osp.join(voc, 'JPEGImages', sample_id + '.jpg'),
+                 _noise_image(rng, seg.shape), (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY))
+        Image.fromarray(seg.astype(np.uint8)).save(
+            osp.join(voc, 'SegmentationClassContext', sample_id + '.png'))
+    lists = osp.join(voc, 'ImageSets', 'SegmentationContext')
+    _write_list(osp.join(lists, 'train.txt'), train)
+    _write_list(osp.join(lists, 'val.txt'), val)
+    return voc
+
+
+# --- SIFT Flow ----------------------------------------------------------------------
+
+#: Default id lists of :func:`make_siftflow_tree` (real ids are ``<scene>_<name>``).
+SIFTFLOW_TRAINVAL = ('coast_arnat59', 'forest_for15', 'highway_art820',
+                     'insidecity_a223049', 'mountain_n44009', 'street_par29')
+SIFTFLOW_TEST = ('coast_natu975', 'insidecity_art947', 'opencountry_land202')
+#: Semantic classes (stored values 1..33) drawn by :func:`siftflow_scene`: the sky,
+#: the ground and the objects standing on it.
+SIFTFLOW_SKY = 28
+SIFTFLOW_GROUNDS = (22, 25, 15, 24)  # road, sea, grass, sand
+SIFTFLOW_OBJECTS = (6, 32, 8, 17, 9)  # building, tree, car, mountain, cow
+#: Stored geometric value of each semantic value: 1 sky, 2 horizontal, 3 vertical.
+SIFTFLOW_GEOMETRY = {SIFTFLOW_SKY: 1, **{g: 2 for g in SIFTFLOW_GROUNDS},
+                     **{o: 3 for o in SIFTFLOW_OBJECTS}}
+
+
+def siftflow_scene(rng: np.random.Generator, h: int, w: int,
+                   objects: Sequence[int] = SIFTFLOW_OBJECTS
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw an outdoor scene with its SIFT Flow labels as stored in the ``.mat`` files.
+
+    Sky above a horizon, a ground class below it, one or two objects standing on
+    the ground, and a few unlabelled pixels; each class has a colour of its own
+    plus noise.
+
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        h (int): Height in pixels.
+        w (int): Width in pixels.
+        objects (Sequence[int]): Semantic values the objects are drawn from.
+
+    Returns:
+        tuple: BGR ``uint8`` image (h, w, 3), the semantic ``S`` (int16: 0 void,
+        1..33) and the geometric ``S`` (int16: -1 void, 1..3), which is
+        :data:`SIFTFLOW_GEOMETRY` of the semantic one.
+    """
+    sem = np.full((h, w), SIFTFLOW_SKY, np.int16)
+    horizon = int(rng.integers(h // 3, 2 * h // 3 + 1))
+    sem[horizon:] = rng.choice(SIFTFLOW_GROUNDS)
+    for _ in range(int(rng.integers(1, 3))):
+        oh, ow = int(rng.integers(h // 6, h // 2 + 1)), int(rng.integers(w // 6, w // 2 + 1))
+        x0 = int(rng.integers(0, w - ow + 1))
+        y1 = min(h, horizon + int(rng.integers(0, h // 8 + 1)))
+        sem[max(0, y1 - oh):y1, x0:x0 + ow] = rng.choice(objects)
+    void = rng.random((h, w)) < 0.03
+    sem[void] = 0
+    geo = np.full((h, w), -1, np.int16)
+    for value, kind in SIFTFLOW_GEOMETRY.items():
+        geo[sem == value] = kind
+    colours = np.random.default_rng(7).integers(30, 226, size=(34, 3))
+    img = colours[sem] + rng.integers(-20, 21, size=(h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8), sem, geo
+
+
+def write_siftflow_mat(path: str, s: np.ndarray, names: Sequence[str] = ()) -> None:
+    """Save a SIFT Flow label file: a MATLAB v5 ``.mat`` with the label map ``S``
+    (and the class names ``names``, as the dataset's files carry them)."""
+    import scipy.io
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    content = {'S': np.asarray(s)}
+    if names:
+        content['names'] = np.array(list(names), dtype=object)
+    scipy.io.savemat(path, content)
+
+
+def make_siftflow_tree(root: str,
+                       trainval: Sequence[str] = SIFTFLOW_TRAINVAL,
+                       test: Sequence[str] = SIFTFLOW_TEST,
+                       sizes: Sequence[Size] = ((32, 40), (40, 32)),
+                       seed: int = 0) -> dict:
+    """Write a SIFT Flow tree as ``SiftFlowDataset.zip`` extracts, plus the
+    reference's ``trainval.txt`` / ``test.txt`` (no newline after the last id,
+    as the reference's files).
+
+    Test images draw no ``cow`` object, so the test labels lack cow (and every
+    class never drawn, e.g. desert and moon), as in the real test set.
+
+    Args:
+        root (str): Folder to write into.
+        trainval, test (Sequence[str]): Id lists.
+        sizes (Sequence[tuple]): (height, width) per id, cycled. Defaults to
+            ((32, 40), (40, 32)); the real images are all 256 x 256.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict: ``trainval``, ``test``, per id its ``sizes``, stored semantic
+        ``sem`` and geometric ``geo`` maps (int16), and ``image`` (BGR as written,
+        before JPEG coding).
+    """
+    from ..datasets.siftflow import CATEGORY_DIR, GEOMETRIC_CLASSES, SEMANTIC_CLASSES
+    rng = np.random.default_rng(seed)
+    jpeg = (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY)
+    out = dict(trainval=list(trainval), test=list(test), sizes={}, sem={}, geo={},
+               image={})
+    os.makedirs(osp.join(root, 'Images', CATEGORY_DIR), exist_ok=True)
+    for n, sample_id in enumerate(list(trainval) + list(test)):
+        size = tuple(sizes[n % len(sizes)])
+        objects = [o for o in SIFTFLOW_OBJECTS
+                   if sample_id not in test or SEMANTIC_CLASSES[o - 1] != 'cow']
+        img, sem, geo = siftflow_scene(rng, *size, objects=objects)
+        _imwrite(osp.join(root, 'Images', CATEGORY_DIR, sample_id + '.jpg'), img, jpeg)
+        write_siftflow_mat(osp.join(root, 'SemanticLabels', CATEGORY_DIR,
+                                    sample_id + '.mat'), sem, SEMANTIC_CLASSES)
+        write_siftflow_mat(osp.join(root, 'GeoLabels', CATEGORY_DIR,
+                                    sample_id + '.mat'), geo, GEOMETRIC_CLASSES)
+        out['sizes'][sample_id], out['image'][sample_id] = size, img
+        out['sem'][sample_id], out['geo'][sample_id] = sem, geo
+    for split in ('trainval', 'test'):
+        with open(osp.join(root, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(out[split]))
+    return out

@@ -12,6 +12,10 @@ The config's data_preprocessor must match where the weights came from:
   torchvision VGG16 based: RGB, ImageNet mean/std
       -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='torchvision')
 
+A multi-head model (SIFT Flow's semantic + geometric net) is segmented with its
+primary head (the semantic labels); --head NAME (e.g. --head geo) writes that
+head's labels and overlays instead, in its own colours.
+
 The checkpoint must fit the model (a missing, unexpected or mis-sized tensor is an
 error naming it; --non-strict loads only what fits). An image that cannot be read,
 or is larger than --max-pixels, is reported and skipped; the others are segmented,
@@ -61,6 +65,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
                         help='refuse images with more pixels (width x height); 0: no '
                         f'limit (default {MAX_PIXELS})')
+    parser.add_argument('--head', default=None,
+                        help="segment with this head of a multi-head model, e.g. "
+                        "'geo' (default: the primary head)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     add_malloc_arg(parser, default=True)
@@ -97,7 +104,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                            cfg_options=args.cfg_options, strict=not args.non_strict)
         records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
                                 timing=args.timing, progress=not args.no_progress,
-                                max_pixels=args.max_pixels, errors=failures)
+                                max_pixels=args.max_pixels, errors=failures,
+                                head=args.head)
     except (FileNotFoundError, ValueError, CheckpointReadError,
             CheckpointRefusedError, ImportError) as e:
         print(f'error: {e}', file=sys.stderr)
