@@ -11,6 +11,11 @@ in ``mmseg/.mim/tools``), each in a fresh process:
 * ``mmseg_bases.py`` inherits mmseg's own ``mmseg::`` configs and swaps in
   ``VGG16FC`` + ``ClassicFCNHead``;
 * ``custom_imports.py`` names our components and only imports the plugin.
+
+Then mim, ``MMSegInferencer``, mmseg's ``browse_dataset.py`` and the console scripts
+run on the shipped configs by name. Whatever runs only our code prints no warning
+(``tests.conftest.warning_lines``; pkg_resources' deprecation aside, see
+:data:`PKG_RESOURCES`).
 """
 import glob
 import json
