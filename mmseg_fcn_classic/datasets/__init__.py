@@ -1,5 +1,8 @@
-"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD) and their label
-loader; importing registers them into mmseg's DATASETS and TRANSFORMS."""
+"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, NYUDv2) and their
+label and modality loaders; importing registers them into mmseg's DATASETS and
+TRANSFORMS."""
+from .modalities import LoadMultiModalImageFromFiles
+from .nyud import NYUDv2Dataset
 from .polyps912 import Polyps912Dataset
 from .scan import ScanReport, scan_dataset
 from .transforms import LoadFCNAnnotations, load_sbd_mat
@@ -9,5 +12,5 @@ from .voc_sbd import PascalVOCSBDDataset
 __all__ = [
     'Polyps912Dataset', 'PascalVOCSBDDataset', 'LoadFCNAnnotations',
     'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
-    'DatasetLayoutError', 'SampleError'
+    'DatasetLayoutError', 'SampleError', 'NYUDv2Dataset', 'LoadMultiModalImageFromFiles'
 ]

@@ -12,8 +12,10 @@ from typing import List, Tuple
 
 import numpy as np
 
+from .base import _walk_transforms
+from .modalities import LoadMultiModalImageFromFiles
 from .transforms import LoadFCNAnnotations
-from .validation import Problem, label_histogram, seg_map_problems
+from .validation import Problem, SampleError, label_histogram, seg_map_problems
 
 
 @dataclass
@@ -94,7 +96,9 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
 
     Listing problems (missing folders, unpaired images or masks) are collected
     without raising, then every complete pair is decoded exactly once: the image
-    as ``LoadImageFromFile`` reads it, the label with
+    as ``LoadImageFromFile`` reads it (every modality, as
+    ``LoadMultiModalImageFromFiles`` does, where the sample has several), the label
+    with
     :class:`~mmseg_fcn_classic.datasets.transforms.LoadFCNAnnotations` (applying
     the dataset's label map, e.g. void to 255), and the label map is checked
     against the image size and the classes. Nothing stops at the first problem.
@@ -126,6 +130,12 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
 
     load_img = LoadImageFromFile()
     load_seg = LoadFCNAnnotations()
+    # samples of several modalities (NYUDv2): read every modality, as the
+    # pipeline's loader does (its depth_fill included)
+    pipeline = getattr(getattr(dataset, 'pipeline', None), 'transforms', [])
+    load_modalities = next((t for t in _walk_transforms(pipeline)
+                            if isinstance(t, LoadMultiModalImageFromFiles)),
+                           LoadMultiModalImageFromFiles())
     bar = None
     if progress and infos:
         from mmengine.utils import ProgressBar
@@ -137,7 +147,10 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
                            getattr(dataset, 'reduce_zero_label', False))
         img_shape = None
         try:
-            img_shape = load_img(copy.deepcopy(results))['img'].shape[:2]
+            loader = load_modalities if 'modality_paths' in info else load_img
+            img_shape = loader(copy.deepcopy(results))['img'].shape[:2]
+        except SampleError as e:  # a modality's problems, each with its file
+            report.problems.extend(e.problems)
         except Exception as e:  # noqa: BLE001  (report and go on)
             report.problems.append(Problem(
                 'unreadable image',

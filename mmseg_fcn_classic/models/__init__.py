@@ -1,6 +1,10 @@
 """The classic FCN models; importing registers them into mmseg's MODELS."""
-from .backbones import VGG16FC
+from .backbones import LateFusionVGG16FC, VGG16FC
 from .data_preprocessor import FCNDataPreProcessor
-from .decode_heads import ClassicFCNHead
+from .decode_heads import ClassicFCNHead, LateFusionFCNHead
+from .multimodal_data_preprocessor import MultiModalDataPreProcessor
 
-__all__ = ['VGG16FC', 'FCNDataPreProcessor', 'ClassicFCNHead']
+__all__ = [
+    'VGG16FC', 'FCNDataPreProcessor', 'ClassicFCNHead', 'LateFusionVGG16FC',
+    'LateFusionFCNHead', 'MultiModalDataPreProcessor'
+]
