@@ -13,6 +13,7 @@ from mmseg.utils import get_classes, get_palette
 from ..engine.checkpoint import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
+from .nyud import nyud_metadata
 from .pytorch_fcn import (convert_pytorch_fcn, convert_reference_state_dict,
                           unwrap_state_dict)
 from .torchvision import convert_torchvision_vgg16
@@ -136,6 +137,14 @@ def convert_file(src: str, fmt: Optional[str] = None,
                                         palette=[list(p) for p in get_palette('voc')])
             report['notes'].append('21 classes: recorded the PASCAL VOC classes and '
                                    'palette as dataset_meta')
+    nyud = nyud_metadata(state_dict, src)
+    if nyud is not None:  # 40 classes: NYUDv2 (one or two trunks)
+        meta['num_classes'] = len(nyud['dataset_meta']['classes'])
+        meta['dataset_meta'] = nyud['dataset_meta']
+        if nyud['input_convention'] is not None:
+            meta['input_convention'] = nyud['input_convention']
+            report['input_convention'] = nyud['input_convention']
+        report['notes'].extend(nyud['notes'])
     checkpoint = {'state_dict': {k: v.contiguous() for k, v in state_dict.items()},
                   'meta': meta}
     return checkpoint, report
@@ -171,12 +180,18 @@ def format_report(report: dict, dst: str) -> str:
     for note in report.get('notes', []):
         lines.append(f'  note: {note}')
     conv = report['input_convention']
-    lines.append(
-        f"input convention: {'RGB' if conv['bgr_to_rgb'] else 'BGR'} 0-255, "
-        f"mean {tuple(conv['mean'])}, std {tuple(conv['std'])}, "
-        f"bgr_to_rgb={conv['bgr_to_rgb']} -> "
-        f"data_preprocessor=dict(type='FCNDataPreProcessor', "
-        f"weights='{conv['weights']}')")
+    if conv.get('modalities'):  # NYUDv2: stacked modalities
+        lines.append(
+            f"input convention: modalities {tuple(conv['modalities'])}, per-channel "
+            f"mean {tuple(conv['mean'])}, std 1 -> data_preprocessor=dict(type="
+            f"'MultiModalDataPreProcessor', modalities={tuple(conv['modalities'])})")
+    else:
+        lines.append(
+            f"input convention: {'RGB' if conv['bgr_to_rgb'] else 'BGR'} 0-255, "
+            f"mean {tuple(conv['mean'])}, std {tuple(conv['std'])}, "
+            f"bgr_to_rgb={conv['bgr_to_rgb']} -> "
+            f"data_preprocessor=dict(type='FCNDataPreProcessor', "
+            f"weights='{conv['weights']}')")
     if report['variant'] == 'vgg16':
         lines.append(f"saved {dst}: use it as model.backbone.init_cfg=dict("
                      f"type='Pretrained', checkpoint='{dst}')")
