@@ -26,8 +26,8 @@ class LateFusionFCNHead(ClassicFCNHead):
 
     The reference zoo has no late-fusion net with skips. With ``skips``, each skip
     level is fused the same way (per-modality scores, same weights) before it is
-    added: zero-initialised like every score layer, so FCN-16s starts out equal to
-    the FCN-32s it is staged from.
+    added, zero-initialised like every score layer (as the reference stages
+    FCN-16s from FCN-32s).
 
     Args:
         modalities (Sequence[str]): Modality names, in the backbone's order.
