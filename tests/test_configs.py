@@ -14,7 +14,8 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_fcn_classic  # noqa: F401
 from mmseg_fcn_classic.evaluation.metrics import FCNMetric
 from mmseg_fcn_classic.models.utils import fcn_spec
-from mmseg_fcn_classic.testing.synthetic import make_demo_dataset, make_voc_sbd_tree
+from mmseg_fcn_classic.testing.synthetic import (make_demo_dataset, make_nyud_tree,
+                                                 make_voc_sbd_tree)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '*.py')))
@@ -35,7 +36,9 @@ def trees(tmp_path_factory):
     voc = str(root / 'voc_sbd')
     make_voc_sbd_tree(voc)
     mmseg_voc = _make_mmseg_voc_aug_tree(root / 'mmseg_voc')
-    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc)
+    nyud = str(root / 'nyud')
+    make_nyud_tree(nyud)
+    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc, nyud=nyud)
 
 
 def _make_mmseg_voc_aug_tree(root):
@@ -61,6 +64,8 @@ def _data_root(cfg_name, trees):
         return trees['mmseg_voc']
     if 'polyps' in cfg_name or 'demo' in cfg_name:
         return trees['polyps']
+    if 'nyud' in cfg_name:
+        return trees['nyud']
     return trees['voc']
 
 
@@ -115,9 +120,11 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
         'randomness': dict(seed=0),
     }
     head = cfg.model.decode_head
-    if head.type == 'ClassicFCNHead':
+    if head.type in ('ClassicFCNHead', 'LateFusionFCNHead'):
         inputs = fcn_spec.head_inputs(head.get('skips', fcn_spec.SKIPS), **NARROW)
         options.update({f'model.decode_head.{k}': v for k, v in inputs.items()})
+        if head.get('init_cfg'):  # e.g. the late-fusion head's stage:// scores
+            options['model.decode_head.init_cfg'] = None
     else:  # mmseg's FCNHead on fc7
         options.update({'model.decode_head.in_channels': NARROW['fc_channels'],
                         'model.decode_head.channels': 8})

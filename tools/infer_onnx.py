@@ -5,8 +5,15 @@ mean, std) and the classes / palette come from the model's metadata_props, which
 tools/export.py writes. For each image, writes <out-dir>/<stem>.png: a palette PNG
 whose pixel values are the class indices.
 
+A multi-modal model (NYUDv2 colour + HHA or depth, exported with one input per
+modality) takes the first modality's images as inputs and the others from --hha DIR
+/ --depth DIR, matched by file name; the metadata's 'modalities' say how each is
+prepared (HHA in file channel order, depth as the log of the 16-bit value).
+
 Example:
   python tools/infer_onnx.py fcn8s_voc.onnx photo.jpg photos/ --out-dir out
+  python tools/infer_onnx.py nyud_color_hha.onnx nyud/data/images --hha nyud/data/hha \
+      --out-dir out
 """
 import argparse
 import json
@@ -60,6 +67,60 @@ def segment(session: ort.InferenceSession, rgb: np.ndarray,
     return logits, logits[0].argmax(0)
 
 
+def read_modality(path: str, modality: dict) -> np.ndarray:
+    """One modality's image as the network input ``(1, C, H, W)`` float32:
+    ``(transform(value) - mean) / std`` in the modality's channel order."""
+    if modality['channels'] == 3:
+        rgb = read_rgb(path)  # the file's order
+        x = rgb[..., ::-1] if modality['channel_order'] == 'bgr' else rgb
+        x = x.astype(np.float32)
+    else:
+        try:
+            with Image.open(path) as img:
+                x = np.asarray(img)
+        except OSError as e:
+            raise ValueError(f'cannot read image {path!r}: {e}') from None
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+            raise ValueError(f'{path}: a {modality["name"]} image must be a '
+                             f'single-channel integer image ({modality["stored_as"]})')
+        x = x.astype(np.float32)[..., None]
+    if modality['transform'] == 'log':
+        zeros = int(np.count_nonzero(x == 0))
+        if zeros:
+            raise ValueError(f'{path}: {zeros} pixels have {modality["name"]} 0 (no '
+                             'measurement); log(0) would be -inf: fill them first')
+        x = np.log(x)
+    x = (x - np.asarray(modality['mean'], np.float32)) / np.asarray(
+        modality['std'], np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def modality_inputs(path: str, name: str, convention: dict,
+                    dirs: Dict[str, str]) -> Dict[str, np.ndarray]:
+    """The inputs of a multi-modal model for one image: ``path`` is the first
+    modality's file, the others have the same name in their folders."""
+    feeds, size = {}, None
+    for k, modality in enumerate(convention['modalities']):
+        file = path
+        if k:
+            folder = dirs[modality['name']]
+            own = osp.join(folder, name + osp.splitext(path)[1])
+            found = [own] if osp.isfile(own) else [
+                osp.join(folder, name + s) for s in IMG_SUFFIXES
+                if osp.isfile(osp.join(folder, name + s))]
+            if len(found) != 1:
+                raise ValueError(f'{path}: no single {modality["name"]} image named '
+                                 f'{name} in {folder!r} ({found or "none"})')
+            file = found[0]
+        x = read_modality(file, modality)
+        if size is not None and x.shape[2:] != size[1]:
+            raise ValueError(f'{file} is {x.shape[2]}x{x.shape[3]} but {size[0]} is '
+                             f'{size[1][0]}x{size[1][1]}')
+        size = size or (file, x.shape[2:])
+        feeds[modality['name']] = x
+    return feeds
+
+
 def label_png(labels: np.ndarray, palette: Optional[List[List[int]]]) -> Image.Image:
     """A palette PNG image whose pixel values are the class indices."""
     if labels.max(initial=0) > 255:
@@ -96,6 +157,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('model', help='ONNX file from tools/export.py')
     parser.add_argument('inputs', nargs='+', help='image files and/or folders')
     parser.add_argument('--out-dir', required=True, help='output folder')
+    for name in ('color', 'hha', 'depth'):
+        parser.add_argument(f'--{name}', metavar='DIR', default=None,
+                            help=f'multi-modal models: folder of the {name} images')
     args = parser.parse_args(argv)
     try:
         session = ort.InferenceSession(args.model, providers=['CPUExecutionProvider'])
@@ -104,10 +168,28 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     try:
         convention = read_convention(session, args.model)
+        multimodal = isinstance(convention['input'], list)
+        dirs = {m: getattr(args, m) for m in ('color', 'hha', 'depth')
+                if getattr(args, m) is not None}
+        if multimodal:
+            names = [m['name'] for m in convention['modalities']]
+            if set(dirs) != set(names[1:]):
+                raise ValueError(
+                    f'{args.model} reads {names}: give the {names[0]} images as '
+                    'inputs and ' + ' and '.join(f'--{m} DIR' for m in names[1:]) +
+                    ' (same file names)')
+        elif dirs:
+            raise ValueError(f'{args.model} takes one image; --{", --".join(dirs)} '
+                             'apply to multi-modal models')
         images = collect(args.inputs)
         counts: Dict[int, int] = {}
         for path, name in images:
-            _, labels = segment(session, read_rgb(path), convention)
+            if multimodal:
+                logits = session.run([convention['output']], modality_inputs(
+                    path, name, convention, dirs))[0]
+                labels = logits[0].argmax(0)
+            else:
+                _, labels = segment(session, read_rgb(path), convention)
             out = osp.join(args.out_dir, name + '.png')
             os.makedirs(osp.dirname(out), exist_ok=True)
             label_png(labels, convention.get('palette')).save(out)

@@ -123,7 +123,8 @@ class FCNMetric(BaseMetric):
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to None.
         output_dir (str, optional): Also write every prediction there as a palette
-            PNG named after its image (``tools/test.py --out``). Defaults to None.
+            PNG named after its image, or its ``sample_id`` where the data samples
+            carry one (``tools/test.py --out``). Defaults to None.
         **kwargs: Other ``BaseMetric`` arguments (``collect_dir``).
 
     Example:
@@ -158,7 +159,9 @@ class FCNMetric(BaseMetric):
             self.results.append(
                 confusion_matrix(pred, label, num_classes, self.ignore_index))
             if self.output_dir is not None:
-                self._save_prediction(pred, sample['img_path'])
+                # named by the sample's id where the dataset packs one (NYUDv2:
+                # '5001' for img_5001.png, as the reference score.py names them)
+                self._save_prediction(pred, sample.get('sample_id') or sample['img_path'])
 
     def _save_prediction(self, pred: torch.Tensor, img_path: str) -> None:
         """Write ``pred`` as a palette PNG ``<output_dir>/<image stem>.png``."""
