@@ -64,6 +64,7 @@ def _state(path):
 
 @pytest.mark.parametrize('name', NYUD_CONFIGS)
 def test_train_resume_bit_exact_and_test_out(name, tree, tmp_path, visualizers):
+    """2 iterations straight = 1, then --resume from iter_1.pth for 1 more."""
     root, t = tree
     straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
     cfg = narrow_config(name, root, tmp_path, visualizers('a'))
@@ -77,6 +78,8 @@ def test_train_resume_bit_exact_and_test_out(name, tree, tmp_path, visualizers):
     first = _state(osp.join(straight, 'iter_1.pth'))
     conv1_1 = next(k for k in a if k.endswith('conv1_1.weight'))
     assert not torch.equal(first[conv1_1], a[conv1_1])  # the trunk did learn
+    if name != 'fcn32s_vgg16_nyud-color-hha.py':
+        return  # the configs share the test pipeline: --out once
 
     out = tmp_path / 'preds'
     cfg = narrow_config(name, root, tmp_path, visualizers('c'))
