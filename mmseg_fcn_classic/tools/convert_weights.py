@@ -3,7 +3,10 @@
 Sources (the format is detected from the file unless --format is given):
 
   caffe        .caffemodel: VGG_ILSVRC_16_layers (backbone), fcn32s-heavy-pascal,
-               fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal
+               fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal,
+               nyud-fcn32s-{color,hha,color-hha}-heavy (NYUDv2: the classes and
+               modalities are recorded; color-hha's two trunks load into
+               LateFusionVGG16FC / LateFusionFCNHead)
   pytorch-fcn  wkentaro/pytorch-fcn .pth: a bare state dict (fcn8s_from_caffe.pth)
                or a Trainer checkpoint with 'model_state_dict'
   torchvision  torchvision vgg16 .pth (features.*, classifier.*) -> backbone
