@@ -154,6 +154,13 @@ def test_preprocessor_normalises_each_modality():
             for c in conv] == [('color', 3, 'bgr', None), ('hha', 3, 'rgb', None),
                                ('depth', 1, None, 'log')]
     assert conv[2]['mean'] == [7.844]
+    from mmseg_fcn_classic.apis.deploy import input_convention
+    holder = torch.nn.Module()
+    holder.data_preprocessor = build_model(dict(type='MultiModalDataPreProcessor',
+                                                modalities=('hha', )))
+    conv = input_convention(holder)  # HHA in file order: 'rgb' of a BGR reading
+    assert (conv['channel_order'], conv['input']) == ('rgb', 'image')
+    assert conv['mean'] == [132.431, 94.076, 118.477]
     with pytest.raises(ValueError, match=r"expects 7 channels.*shape \(3, 2, 3\)"):
         pre(dict(inputs=[img[:3]], data_samples=None))
     with pytest.raises(ValueError, match='swaps no channels'):

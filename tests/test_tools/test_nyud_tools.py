@@ -84,8 +84,12 @@ def test_train_resume_bit_exact_and_test_out(name, tree, tmp_path, visualizers):
     out = tmp_path / 'preds'
     cfg = narrow_config(name, root, tmp_path, visualizers('c'))
     test.main([cfg, osp.join(straight, 'iter_2.pth'), '--work-dir', straight,
-               '--out', str(out), '--no-keep-freed-memory'])
+               '--out', str(out), '--show-dir', str(tmp_path / 'show'),
+               '--no-keep-freed-memory'])
     assert sorted(p.name for p in out.glob('*.png')) == ['5001.png', '5002.png']
+    # --show-dir draws on the colour image (img_path)
+    assert sorted(p.name for p in (tmp_path / 'show').rglob('*.png')) == [
+        'test_img_5001.png_0.png', 'test_img_5002.png_0.png']
     for sample_id in ('5001', '5002'):
         with Image.open(out / f'{sample_id}.png') as png:
             assert png.mode == 'P' and png.size[::-1] == t['sizes'][sample_id]
