@@ -4,8 +4,8 @@ TorchScript-frozen backbone for fixed-shape CPU inference.
 Export (:func:`export_program`, :func:`save_onnx`, :func:`save_exported_program`)
 captures the network as a tensor function, normalised image ``(N, 3, H, W)`` to
 logits ``(N, C, H, W)`` at the same size (a multi-modal model: one normalised input
-per modality), through ``torch.export`` (not ``torch.jit.trace``). With dynamic height and width the crops stay exact for
-every size down to 1x1. The files carry the input convention (mean, std,
+per modality), through ``torch.export`` (not ``torch.jit.trace``). With dynamic
+height and width the crops stay exact for every size down to 1x1. The files carry the input convention (mean, std,
 channel order) so that a runtime without mmseg can prepare images.
 
 An eager CPU forward reorders every weight and activation into oneDNN's blocked

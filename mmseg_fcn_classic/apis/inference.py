@@ -279,7 +279,8 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
 
 
 def segment_image(model: torch.nn.Module, pipeline: Compose,
-                  img: Optional[np.ndarray], results: Optional[dict] = None) -> np.ndarray:
+                  img: Optional[np.ndarray],
+                  results: Optional[dict] = None) -> np.ndarray:
     """Run one BGR image (or the pipeline's input ``results``, e.g. the files of a
     multi-modal sample) through the pipeline and model; return ``(H, W)`` labels."""
     data = pipeline(dict(img=img) if results is None else dict(results))

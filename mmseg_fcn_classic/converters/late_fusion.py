@@ -18,9 +18,12 @@ from .pytorch_fcn import (BACKBONE_LAYERS, DECONV_LAYERS, SCORE_LAYERS,
                           convert_reference_state_dict)
 
 
+StateDict = Dict[str, torch.Tensor]
+
+
 def split_modalities(state_dict: Mapping[str, torch.Tensor],
                      modalities: Sequence[str]
-                     ) -> Tuple[Dict[str, Dict[str, torch.Tensor]], Dict[str, torch.Tensor]]:
+                     ) -> Tuple[Dict[str, StateDict], StateDict]:
     """Sort reference-named late-fusion weights by trunk.
 
     Args:

@@ -40,7 +40,8 @@ CROPS['8s-atonce'] = CROPS['8s']
 
 def reference_arrays(variant: str, seed: int = 0, widths=WIDTHS, fc=FC_CHANNELS,
                      num_classes: int = NUM_CLASSES,
-                     with_fc8: bool = False, in_channels: int = 3) -> Dict[str, np.ndarray]:
+                     with_fc8: bool = False,
+                     in_channels: int = 3) -> Dict[str, np.ndarray]:
     """Random float32 weights under reference names; ``variant='vgg16'`` is the
     backbone plus ``fc8``; ``in_channels`` of conv1_1 (4: nyud-fcn32s-color-d)."""
     rng = np.random.default_rng(seed)
