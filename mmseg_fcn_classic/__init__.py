@@ -5,7 +5,8 @@ config only needs::
 
     custom_imports = dict(imports=['mmseg_fcn_classic'], allow_failed_imports=False)
 """
-from . import datasets, engine, evaluation, models  # noqa: F401  (register)
+# the submodules register their components with mmseg on import
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401
 from .utils.config import register_config_package
 
 register_config_package()

@@ -21,6 +21,9 @@ def visualizer_name(request):
     tests in the same worker.
     """
     from mmseg.visualization import SegLocalVisualizer
+
+    from mmseg_fcn_classic.visualization import FCNSegLocalVisualizer
     name = f'visualizer_{request.node.name}'
     yield name
-    SegLocalVisualizer._instance_dict.pop(name, None)
+    for cls in (SegLocalVisualizer, FCNSegLocalVisualizer):  # each keeps its own
+        cls._instance_dict.pop(name, None)

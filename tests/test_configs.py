@@ -163,7 +163,7 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'AtomicCheckpointHook', 'LoggerHook', 'SegVisualizationHook',
             'ExactResumeHook'} <= hooks
-    assert type(runner.visualizer).__name__ == 'SegLocalVisualizer'
+    assert type(runner.visualizer).__name__ == 'FCNSegLocalVisualizer'
     runner.train()
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
     assert 'val/mIoU' in runner.message_hub.log_scalars
@@ -232,6 +232,9 @@ def test_metafile_lists_every_config():
     for model in models:
         assert osp.isfile(osp.join(REPO, model['Config']))
         assert model['Name'] == osp.basename(model['Config'])[:-3]
+        # a list: mmengine's list_models extends a list with it (a string would
+        # give its characters)
+        assert isinstance(model.get('Alias', []), list), model['Name']
         assert 'Weights' in model  # BaseInferencer reads it; nothing is hosted
         sources = model.get('Released Weights', [])
         for source in sources:

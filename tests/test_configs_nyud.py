@@ -99,8 +99,10 @@ def test_metafile_lists_table_4_and_the_released_weights():
         sources = model.get('Released Weights', [])
         if released is None:
             assert not sources and 'Converted From' not in model
+            assert model['Weights'] is None
             continue
         url = f'http://dl.caffe.berkeleyvision.org/{released}'
+        assert model['Weights'] == url  # what mim download fetches; convert it
         assert [(s['File'], s['Format'], s['URL'], s['md5']) for s in sources] == [
             (released, 'caffe', url, None)]
         assert model['Converted From']['Weights'] == url

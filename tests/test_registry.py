@@ -81,7 +81,8 @@ def test_every_mmseg_module_resolves_in_our_scope(tmp_path):
 
 def test_runtime_inherited_by_scope_builds_mmseg_visualizer(tmp_path):
     """The visualizer of a base inherited as ``mmseg_fcn_classic::`` is built in our
-    scope, where mmseg's ``SegLocalVisualizer`` was once not found."""
+    scope, where mmseg's ``SegLocalVisualizer`` was once not found; the shipped
+    runtime names ``FCNSegLocalVisualizer``, registered in mmseg's registry."""
     (tmp_path / 'user.py').write_text(
         "_base_ = ['mmseg_fcn_classic::_base_/default_runtime.py']\n")
     code = textwrap.dedent('''
@@ -91,4 +92,4 @@ def test_runtime_inherited_by_scope_builds_mmseg_visualizer(tmp_path):
         assert cfg.visualizer._scope_ == 'mmseg_fcn_classic', cfg.visualizer
         print(type(VISUALIZERS.build(cfg.visualizer)).__name__)
     ''')
-    assert _python(code, cwd=tmp_path) == 'SegLocalVisualizer'
+    assert _python(code, cwd=tmp_path) == 'FCNSegLocalVisualizer'

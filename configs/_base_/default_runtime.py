@@ -7,8 +7,10 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo without CUDA
 )
 vis_backends = [dict(type='LocalVisBackend')]
+# mmseg's SegLocalVisualizer, also for the strided images of mmseg's
+# browse_dataset.py (which OpenCV refuses to draw on)
 visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='FCNSegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

@@ -15,6 +15,7 @@ from layer to layer and fuses convolution + ReLU (:func:`freeze_for_inference`).
 It serves inference at one fixed input shape; everything else falls back to the
 eager backbone.
 """
+import importlib
 import json
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
@@ -261,6 +262,26 @@ def load_exported_program(path: str):
     return program, json.loads(extra[CONVENTION_FILE])
 
 
+#: The packages ``torch.onnx.export(..., dynamo=True)`` needs, installed by the
+#: ``export`` extra.
+ONNX_PACKAGES = ('onnx', 'onnxscript')
+
+
+def require_onnx_packages() -> None:
+    """Raise a clear ImportError when the ONNX exporter's packages are missing.
+
+    Raises:
+        ImportError: Names the missing package and the extra that brings it.
+    """
+    for name in ONNX_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise ImportError(
+                f'ONNX export needs the package {name!r} ({e}); install the export '
+                "extra: pip install 'mmseg_fcn_classic[export]'") from e
+
+
 def save_onnx(program: 'torch.export.ExportedProgram', path: str,
               convention: Dict[str, Any], opset_version: Optional[int] = None) -> None:
     """Convert an exported program to ONNX (``torch.onnx.export``, dynamo) and save
@@ -272,7 +293,11 @@ def save_onnx(program: 'torch.export.ExportedProgram', path: str,
         path (str): Output file (``.onnx``); weights are stored inside it.
         convention (dict): From :func:`input_convention`.
         opset_version (int, optional): Defaults to the exporter's.
+
+    Raises:
+        ImportError: The ONNX packages are missing; says how to install them.
     """
+    require_onnx_packages()
     inputs = convention.get('input', INPUT_NAME)
     onnx_program = torch.onnx.export(
         program, input_names=inputs if isinstance(inputs, list) else [inputs],

@@ -12,6 +12,7 @@ from mmseg.utils import get_classes, get_palette
 
 from ..engine.checkpoint import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
+from ..utils.commands import tool_command
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
 from .nyud import nyud_metadata
 from .pytorch_fcn import (convert_pytorch_fcn, convert_reference_state_dict,
@@ -197,5 +198,6 @@ def format_report(report: dict, dst: str) -> str:
                      f"type='Pretrained', checkpoint='{dst}')")
     else:
         lines.append(f'saved {dst}: load it with init_model(<fcn{report["variant"]} '
-                     f'config>, {dst!r}) or tools/test.py <config> {dst}')
+                     f'config>, {dst!r}) or '
+                     f'{tool_command("test", "CONFIG " + dst)}')
     return '\n'.join(lines)

@@ -5,6 +5,7 @@ from typing import Dict, Iterator, List, Tuple
 from mmseg.datasets import BaseSegDataset
 from mmseg.datasets.transforms import LoadAnnotations
 
+from ..utils.commands import tool_command
 from .validation import (DatasetError, DatasetLayoutError, Problem, SampleError,
                      check_seg_map)
 
@@ -112,7 +113,7 @@ class StrictSegDataset(BaseSegDataset):
                     f'sample {idx} ({files}): {type(t).__name__} returned None. '
                     'mmengine would silently replace the sample with another '
                     'one; a broken file must be fixed instead (run '
-                    'tools/check_dataset.py on the config).')
+                    f'`{tool_command("check_dataset", "CONFIG")}`).')
             if not isinstance(results, dict) or 'gt_seg_map' not in results:
                 continue
             seg = results['gt_seg_map']

@@ -18,6 +18,7 @@ from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
@@ -118,30 +119,52 @@ class FCNMetric(BaseMetric):
     Keys: ``aAcc``, ``mAcc``, ``mIoU``, ``fwIoU`` and ``IoU.<class>``; a per-class
     table (IoU, Acc) is logged.
 
+    It takes the arguments of mmseg's ``IoUMetric`` that mmseg's tools set
+    (``output_dir``, ``format_only``, ``keep_results``, ``prefix``), with the same
+    meaning, so mmseg's stock ``tools/test.py --out DIR`` works with it.
+
     Args:
         ignore_index (int): Label value left out. Defaults to 255.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to None.
         output_dir (str, optional): Also write every prediction there as a palette
-            PNG named after its image, or its ``sample_id`` where the data samples
-            carry one (``tools/test.py --out``). Defaults to None.
+            PNG named after its image (or its ``sample_id`` where the data
+            samples carry one, e.g. NYUDv2's ``5001``), pixel value = class index
+            (plus 1 for a dataset with ``reduce_zero_label``, as ``IoUMetric``
+            writes them). Defaults to None.
+        format_only (bool): Only write the predictions to ``output_dir`` and
+            compute no metric, e.g. for a test set without ground truth (needs
+            ``output_dir``). Defaults to False.
+        keep_results (bool): Set by mmseg's ``tools/test.py --out``; the PNGs in
+            ``output_dir`` are always kept (``IoUMetric`` accepts and ignores it
+            too). Defaults to False.
+        prefix (str, optional): Prefix of the metric names (``'<prefix>/mIoU'``).
+            Defaults to None: the plain names, which the configs' ``save_best``
+            refer to.
         **kwargs: Other ``BaseMetric`` arguments (``collect_dir``).
 
     Example:
         >>> val_evaluator = dict(type='FCNMetric')
     """
-    default_prefix: Optional[str] = None
+    #: No prefix unless one is given (``''``, not None: mmengine warns on None).
+    default_prefix: Optional[str] = ''
 
     def __init__(self,
                  ignore_index: int = 255,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
                  output_dir: Optional[str] = None,
+                 format_only: bool = False,
+                 keep_results: bool = False,
+                 prefix: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
+        if format_only and output_dir is None:
+            raise ValueError('FCNMetric(format_only=True) writes the predictions '
+                             'and nothing else: it needs output_dir')
         self.ignore_index = ignore_index
         self.output_dir = output_dir
-        if output_dir is not None:
+        self.format_only = format_only
+        self.keep_results = keep_results
+        if output_dir is not None and is_main_process():
             os.makedirs(output_dir, exist_ok=True)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -150,25 +173,31 @@ class FCNMetric(BaseMetric):
         Args:
             data_batch (dict): Unused.
             data_samples (Sequence[dict]): Model outputs with ``pred_sem_seg``
-                and ``gt_sem_seg`` (each ``{'data': (1, H, W) tensor}``).
+                and ``gt_sem_seg`` (each ``{'data': (1, H, W) tensor}``; no
+                ``gt_sem_seg`` needed with ``format_only``).
         """
         num_classes = len(self.dataset_meta['classes'])
         for sample in data_samples:
             pred = sample['pred_sem_seg']['data'].squeeze()
-            label = sample['gt_sem_seg']['data'].squeeze()
-            self.results.append(
-                confusion_matrix(pred, label, num_classes, self.ignore_index))
+            if not self.format_only:
+                label = sample['gt_sem_seg']['data'].squeeze()
+                self.results.append(
+                    confusion_matrix(pred, label, num_classes, self.ignore_index))
             if self.output_dir is not None:
                 # named by the sample's id where the dataset packs one (NYUDv2:
                 # '5001' for img_5001.png, as the reference score.py names them)
-                self._save_prediction(pred, sample.get('sample_id') or sample['img_path'])
+                self._save_prediction(pred, sample.get('sample_id') or sample['img_path'],
+                                      sample.get('reduce_zero_label', False))
 
-    def _save_prediction(self, pred: torch.Tensor, img_path: str) -> None:
+    def _save_prediction(self, pred: torch.Tensor, img_path: str,
+                         reduce_zero_label: bool = False) -> None:
         """Write ``pred`` as a palette PNG ``<output_dir>/<image stem>.png``."""
-        palette = self.dataset_meta.get('palette') or []
+        palette = list(self.dataset_meta.get('palette') or [])
+        label = pred.cpu().numpy()
+        if reduce_zero_label:  # back to the dataset's own label values
+            label, palette = label + 1, [(0, 0, 0)] + palette
         stem = osp.splitext(osp.basename(img_path))[0]
-        label_image(pred.cpu().numpy(), palette).save(
-            osp.join(self.output_dir, stem + '.png'))
+        label_image(label, palette).save(osp.join(self.output_dir, stem + '.png'))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Sum the per-sample confusion matrices and score them.
@@ -180,6 +209,10 @@ class FCNMetric(BaseMetric):
         Returns:
             dict[str, float]: Percentages.
         """
+        if self.format_only:
+            print_log(f'format_only: predictions written to {self.output_dir}; '
+                      'no metrics computed', logger='current')
+            return OrderedDict()
         classes = self.dataset_meta['classes']
         hist = np.sum(np.stack(results), axis=0) if results else np.zeros(
             (len(classes), len(classes)), dtype=np.int64)

@@ -1,9 +1,12 @@
 """Scan a config's dataset: every file read once, every problem reported.
 
-    python tools/check_dataset.py CONFIG [--split train|val|test] [--cfg-options ...]
+    mmseg-fcn-check-dataset CONFIG [--split train|val|test] [--cfg-options ...]
 
-Builds ``{split}_dataloader.dataset`` of the config (datasets inside wrappers
-such as ``ConcatDataset`` one by one), reads every image and label map as training
+(or python -m mmseg_fcn_classic.tools.check_dataset; from a clone,
+python tools/check_dataset.py). CONFIG is a file or a shipped config by name.
+
+Builds {split}_dataloader.dataset of the config (datasets inside wrappers
+such as ConcatDataset one by one), reads every image and label map as training
 would, and reports all problems in one pass with counts: missing folders, images
 without masks and masks without images, unreadable files, size mismatches and
 label values outside the classes. Then prints the per-class pixel frequencies.
@@ -16,12 +19,14 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from ..datasets.scan import scan_dataset_cfg
+from ..utils.config import resolve_config
+from .common import CONFIG_HELP
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Check that a dataset is complete and readable')
-    parser.add_argument('config', help='config file path')
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('--split', choices=['train', 'val', 'test'],
                         default='train',
                         help='which {split}_dataloader.dataset to scan')
@@ -36,7 +41,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(resolve_config(args.config))
+    except FileNotFoundError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))

@@ -6,6 +6,13 @@ from typing import Optional
 
 from mmengine.config import Config, DictAction
 
+from ..utils.config import resolve_config
+
+#: Help text of a CONFIG argument.
+CONFIG_HELP = ('config file, or a shipped config by name (fcn8s_vgg16_voc, with or '
+               'without .py) or package path (mmseg_fcn_classic::fcn8s_vgg16_voc.py); '
+               'a local file of that name wins')
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
@@ -33,11 +40,14 @@ def add_malloc_arg(parser: argparse.ArgumentParser, default: bool) -> None:
 def load_config(args: argparse.Namespace, work_dir: Optional[str] = None) -> Config:
     """Read ``args.config``, apply ``--cfg-options``, set launcher and work dir.
 
-    The work dir is ``--work-dir``, else the config's ``work_dir``, else
+    ``args.config`` is a file or a shipped config by name
+    (:func:`~mmseg_fcn_classic.utils.config.resolve_config`). The work dir is
+    ``--work-dir``, else the config's ``work_dir``, else
     ``./work_dirs/<config name>``.
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args.config = resolve_config(args.config)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

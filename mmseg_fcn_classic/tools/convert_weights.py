@@ -12,7 +12,7 @@ Sources (the format is detected from the file unless --format is given):
   torchvision  torchvision vgg16 .pth (features.*, classifier.*) -> backbone
 
 A whole FCN gives a checkpoint for `mmseg.apis.init_model(config, DST)` or
-`tools/test.py config DST` (keys backbone.* / decode_head.*); a VGG16 gives backbone
+`mmseg-fcn-test CONFIG DST` (keys backbone.* / decode_head.*); a VGG16 gives backbone
 weights for `model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST)`.
 
 Input convention of the weights (set the config's data_preprocessor to match):
@@ -22,9 +22,11 @@ Input convention of the weights (set the config's data_preprocessor to match):
                       57.375), bgr_to_rgb=True
                       -> FCNDataPreProcessor(weights='torchvision')
 
-Example:
-  python tools/convert_weights.py fcn8s-heavy-pascal.caffemodel fcn8s_voc.pth
-  python tools/convert_weights.py fcn8s-atonce.pth out.pth --variant 8s-atonce
+Example (python -m mmseg_fcn_classic.tools.convert_weights works too; from a
+clone, python tools/convert_weights.py):
+  mmseg-fcn-convert-weights VGG_ILSVRC_16_layers.caffemodel checkpoints/vgg16_caffe.pth
+  mmseg-fcn-convert-weights fcn8s-heavy-pascal.caffemodel fcn8s_voc.pth
+  mmseg-fcn-convert-weights fcn8s-atonce.pth out.pth --variant 8s-atonce
 """
 import argparse
 import os

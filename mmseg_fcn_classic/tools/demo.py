@@ -2,9 +2,9 @@
 
 ``make demo`` runs this. On first use it writes a synthetic polyp dataset in the
 polyps912 layout (``mmseg_fcn_classic/testing/synthetic.py``); then it trains the narrow
-FCN-8s of ``configs/fcn8s_vgg16_demo.py`` on CPU (log lines show progress and ETA),
-evaluates the best checkpoint on the test split, writes prediction overlays and a
-learning-curve plot into the work dir, and prints where everything is.
+FCN-8s of the shipped config ``fcn8s_vgg16_demo`` on CPU (log lines show progress
+and ETA), evaluates the best checkpoint on the test split, writes prediction
+overlays and a learning-curve plot into the work dir, and prints where everything is.
 """
 import argparse
 import glob
@@ -20,13 +20,17 @@ from mmengine.runner import Runner
 
 from ..apis.inference import build_inference_pipeline, init_model, segment_image
 from ..testing.synthetic import ensure_demo_dataset
-from ..utils.config import config_path
+from ..utils.config import resolve_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config', default=config_path('fcn8s_vgg16_demo.py'))
-    parser.add_argument('--work-dir', default='work_dirs/fcn8s_vgg16_demo')
+    parser.add_argument('--config', default='fcn8s_vgg16_demo',
+                        help='the demo config: a file, or a shipped config by name '
+                        '(default: fcn8s_vgg16_demo, shipped with the package)')
+    parser.add_argument('--work-dir', default='work_dirs/fcn8s_vgg16_demo',
+                        help='where the checkpoints, logs, overlays and the '
+                        'learning curve go (default: work_dirs/fcn8s_vgg16_demo)')
     parser.add_argument('--data-root', default=None,
                         help='dataset folder (default: the config\'s data_root)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -119,7 +123,7 @@ def write_overlays(cfg: Config, ckpt: str, split_dir: str, out_dir: str) -> List
 def run(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """Run the demo; return the test-split metrics."""
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(resolve_config(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     data_root = args.data_root or cfg.data_root

@@ -15,14 +15,18 @@ The file carries the input convention of the config's data preprocessor (images
 read BGR 0-255; channel_order 'bgr' or 'rgb'; then (pixel - mean) / std), plus
 num_classes, classes and palette:
   onnx              the model's metadata_props, each value JSON
-                    (tools/infer_onnx.py reads them; no mmseg needed)
+                    (mmseg-fcn-infer-onnx reads them; no mmseg needed)
   exported-program  the extra file 'input_convention.json' of torch.export.save;
                     mmseg_fcn_classic.apis.deploy.load_exported_program reads it
 
-Example:
-  python tools/export.py configs/fcn8s_vgg16_voc.py fcn8s_voc.pth \\
-      --format onnx --dynamic --out fcn8s_voc.onnx
-  python tools/infer_onnx.py fcn8s_voc.onnx photos/ --out-dir out
+CONFIG is a file or a shipped config by name. Needs the ONNX packages:
+pip install 'mmseg_fcn_classic[export]'.
+
+Example (python -m mmseg_fcn_classic.tools.export works too; from a clone,
+python tools/export.py):
+  mmseg-fcn-export fcn8s_vgg16_voc fcn8s_voc.pth --format onnx --dynamic \\
+      --out fcn8s_voc.onnx
+  mmseg-fcn-infer-onnx fcn8s_voc.onnx photos/ --out-dir out
 """
 import argparse
 import json
@@ -33,13 +37,16 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
+from ..utils.config import resolve_config
+from .common import CONFIG_HELP
+
 FORMATS = ('onnx', 'exported-program')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='model config file')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--format', choices=FORMATS, default='onnx',
                         help='output format (default: onnx)')
@@ -61,9 +68,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from ..apis import init_model
     from ..apis.deploy import (export_program, input_convention,
-                               save_exported_program, save_onnx)
+                               require_onnx_packages, save_exported_program,
+                               save_onnx)
+    if args.format == 'onnx':
+        try:  # before the model is built
+            require_onnx_packages()
+        except ImportError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 1
     try:
-        model = init_model(args.config, args.checkpoint, device='cpu',
+        model = init_model(resolve_config(args.config), args.checkpoint, device='cpu',
                            cfg_options=args.cfg_options)
     except (FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -6,7 +6,7 @@ overlays/<name>.png (the colours blended over the image). Folders are searched
 recursively for .jpg .jpeg .png .bmp .tif .tiff.
 
 The config's data_preprocessor must match where the weights came from:
-  Caffe-derived (tools/convert_weights.py from .caffemodel or pytorch-fcn):
+  Caffe-derived (mmseg-fcn-convert-weights from .caffemodel or pytorch-fcn):
       BGR 0-255, mean (104.00699, 116.66877, 122.67892), std 1, bgr_to_rgb=False
       -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='caffe')
   torchvision VGG16 based: RGB, ImageNet mean/std
@@ -25,11 +25,13 @@ error naming it; --non-strict loads only what fits). An image that cannot be rea
 or is larger than --max-pixels, is reported and skipped; the others are segmented,
 and the exit status is 1 if any image failed.
 
-Example:
-  python -m mmseg_fcn_classic.tools.infer configs/fcn8s_vgg16_voc.py fcn8s_voc.pth photos/ \\
-      --out-dir out --device cpu --timing
-  python -m mmseg_fcn_classic.tools.infer configs/fcn32s_vgg16_nyud-color-hha.py \\
-      nyud_color_hha.pth data/nyud/data/images --hha data/nyud/data/hha --out-dir out
+CONFIG is a file or a shipped config by name.
+
+Example (python -m mmseg_fcn_classic.tools.infer works too; from a clone,
+python tools/infer.py):
+  mmseg-fcn-infer fcn8s_vgg16_voc fcn8s_voc.pth photos/ --out-dir out --device cpu
+  mmseg-fcn-infer fcn32s_vgg16_nyud-color-hha nyud_color_hha.pth \\
+      data/nyud/data/images --hha data/nyud/data/hha --out-dir out
 """
 import argparse
 import os
@@ -45,13 +47,14 @@ from ..apis import init_model, run_inference
 from ..apis.inference import MAX_PIXELS
 from ..engine.checkpoint import CheckpointReadError, CheckpointRefusedError
 from ..models.utils.modalities import MODALITIES
-from .common import add_malloc_arg, keep_freed_memory
+from ..utils.config import resolve_config
+from .common import CONFIG_HELP, add_malloc_arg, keep_freed_memory
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='model config file')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('checkpoint', help='checkpoint (e.g. from convert_weights.py)')
     parser.add_argument('inputs', nargs='+', help='image files and/or folders')
     parser.add_argument('--out-dir', required=True, help='output folder')
@@ -107,7 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         check_out_dir(args.out_dir)
         modality_dirs = {m: getattr(args, m) for m in MODALITIES
                          if getattr(args, m) is not None}
-        model = init_model(args.config, args.checkpoint, device=device,
+        model = init_model(resolve_config(args.config), args.checkpoint, device=device,
                            cfg_options=args.cfg_options, strict=not args.non_strict)
         records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
                                 timing=args.timing, progress=not args.no_progress,

@@ -12,13 +12,16 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..utils.dist import setup_cpu_distributed
-from .common import add_malloc_arg, add_runner_args, keep_freed_memory, load_config
+# absolute imports: `mim test` runs this file as a script (it looks for
+# <package>/tools/test.py before .mim/tools/test.py)
+from mmseg_fcn_classic.tools.common import (CONFIG_HELP, add_malloc_arg, add_runner_args,
+                                            keep_freed_memory, load_config)
+from mmseg_fcn_classic.utils.dist import setup_cpu_distributed
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='MMSeg test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument('config', help=CONFIG_HELP)
     parser.add_argument('checkpoint', help='checkpoint file (trusted://PATH to fully '
                         'unpickle a file you produced yourself)')
     parser.add_argument('--out', help='dir to save output predictions (label pngs)')
@@ -65,7 +68,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg.model = cfg.tta_model
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
-        if cfg.test_evaluator.get('type') == 'IoUMetric':
+        if cfg.test_evaluator.get('type') in ('IoUMetric', 'FCNMetric'):
             cfg.test_evaluator['keep_results'] = True
     setup_cpu_distributed(cfg, args.launcher)
     keep_freed_memory(args.keep_freed_memory)

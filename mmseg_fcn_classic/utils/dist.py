@@ -56,7 +56,7 @@ def setup_cpu_distributed(cfg: Any, launcher: str) -> Any:
     if launcher != 'pytorch':
         raise RuntimeError(
             f'CPU-only distributed runs support the pytorch launcher (torchrun, '
-            f'tools/dist_train.sh), not {launcher!r}.')
+            f'or tools/dist_train.sh in a clone), not {launcher!r}.')
     if not torch_dist.is_initialized():
         timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout')
         kwargs = {}

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from mmseg.registry import METRICS
+from PIL import Image
 
 from mmseg_fcn_classic.evaluation import confusion_matrix, fcn_scores
 
@@ -154,3 +155,43 @@ def test_confusion_matrix_on_gpu():
     pred, gt = sample['pred_sem_seg']['data'], sample['gt_sem_seg']['data']
     np.testing.assert_array_equal(
         confusion_matrix(pred.cuda(), gt.cuda(), 3), confusion_matrix(pred, gt, 3))
+
+
+def test_iou_metric_arguments_of_mmseg_tools(tmp_path, monkeypatch):
+    """What mmseg's stock ``tools/test.py --out DIR`` sets on the evaluator:
+    ``output_dir`` and ``keep_results``; no warning about the prefix."""
+    import mmengine.evaluator.metric as metric_module
+    logged = []
+    monkeypatch.setattr(metric_module, 'print_log',
+                        lambda msg, *a, **k: logged.append(msg))
+    out = tmp_path / 'out'
+    metric = _metric(output_dir=str(out), keep_results=True)
+    assert not any('prefix' in m for m in logged), logged
+    assert out.is_dir() and metric.keep_results
+    samples = _samples(2)
+    for k, s in enumerate(samples):
+        s['img_path'] = f'/data/img_{k}.jpg'
+    samples[1]['reduce_zero_label'] = True
+    metric.process({}, samples)
+    res = metric.evaluate(2)
+    assert list(res)[:4] == ['aAcc', 'mAcc', 'mIoU', 'fwIoU']  # no prefix
+    for k, shift in ((0, 0), (1, 1)):  # IoUMetric's +1 for reduce_zero_label
+        png = Image.open(out / f'img_{k}.png')
+        assert png.mode == 'P'
+        np.testing.assert_array_equal(
+            np.asarray(png), samples[k]['pred_sem_seg']['data'][0].numpy() + shift)
+
+
+def test_format_only_and_prefix(tmp_path):
+    metric = _metric(output_dir=str(tmp_path), format_only=True)
+    pred = torch.tensor([[0, 2], [1, 1]])
+    metric.process({}, [dict(pred_sem_seg=dict(data=pred[None]),  # no ground truth
+                             img_path='x/test_1.png')])
+    assert metric.evaluate(1) == {}
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'test_1.png')),
+                                  pred.numpy())
+    with pytest.raises(ValueError, match='needs output_dir'):
+        _metric(format_only=True)
+    metric = _metric(prefix='fcn')
+    metric.process({}, _samples(1))
+    assert 'fcn/mIoU' in metric.evaluate(1)

@@ -151,6 +151,28 @@ def test_center_crops_on_a_resnet(build, variant, size):
     assert logits.shape == (NUM_CLASSES, *size)
 
 
+@pytest.mark.parametrize('offsets, which', [
+    ('vgg16_fc', r'the reference offsets, which fit the geometry of VGG16FC'),
+    ((5, 9, 31), 'which do not fit this backbone')])
+def test_reference_crops_on_a_resnet_say_what_serves_it(build, offsets, which):
+    model = build(dict(type='EncoderDecoder', backbone=RESNET,
+                       decode_head=head_cfg('8s', in_channels=(16, 32, 64),
+                                            crop_offsets=offsets),
+                       test_cfg=dict(mode='whole'))).eval()
+    with torch.no_grad(), pytest.raises(ValueError) as err:
+        model.predict(torch.rand(1, 3, 64, 64))
+    message = str(err.value)
+    assert message.startswith('cannot crop a ') and which in message
+    assert "set crop_offsets='center'" in message
+
+
+def test_binary_head_is_a_two_class_softmax_without_mmseg_warning(build, recwarn):
+    head = build(head_cfg('8s', num_classes=2))
+    assert head.out_channels == 2
+    assert not [w for w in recwarn if 'binary segmentation' in str(w.message)]
+    assert build(head_cfg('8s', num_classes=2, out_channels=1)).out_channels == 1
+
+
 def test_mmseg_fcn_head_on_vgg16fc(build):
     model = build(dict(
         type='EncoderDecoder', backbone=backbone_cfg(),

@@ -1,15 +1,17 @@
-"""tools/export.py (ONNX, torch.export) and tools/infer_onnx.py (no mmseg)."""
+"""mmseg-fcn-export (ONNX, torch.export) and mmseg-fcn-infer-onnx (no mmseg, no torch)."""
 import json
 import os.path as osp
-import runpy
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+import mmseg_fcn_classic_onnx as infer_onnx
 from mmseg_fcn_classic.apis import init_model
 from mmseg_fcn_classic.apis.deploy import (CONVENTION_FILE, SegmentationNet,
                                            input_convention, load_exported_program)
@@ -17,6 +19,7 @@ from mmseg_fcn_classic.testing.narrow import randomize_, write_tiny_config
 from mmseg_fcn_classic.tools.export import main as export_main
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: The clone's script (the console script runs the same main).
 INFER_ONNX = osp.join(REPO, 'tools', 'infer_onnx.py')
 EXPORT_SIZE = (48, 64)
 #: Sizes other than the exported one, down to 1x1.
@@ -133,6 +136,15 @@ def test_export_reports_a_missing_checkpoint(trained, tmp_path, capsys):
     assert 'nope.pth' in capsys.readouterr().err
 
 
+def test_export_without_onnx_packages_names_the_extra(trained, tmp_path, capsys,
+                                                      monkeypatch):
+    monkeypatch.setitem(sys.modules, 'onnxscript', None)  # import fails
+    assert export_main([trained[0], trained[1], '--out', str(tmp_path / 'x.onnx')]) == 1
+    err = capsys.readouterr().err
+    assert "'onnxscript'" in err and "pip install 'mmseg_fcn_classic[export]'" in err
+    assert not (tmp_path / 'x.onnx').exists()
+
+
 def _write_pngs(folder, sizes):
     folder.mkdir()
     gen = np.random.default_rng(0)
@@ -174,13 +186,12 @@ def test_infer_onnx_runs_without_mmseg_or_torch(trained, onnx_file, tmp_path):
 
 def test_infer_onnx_logits_equal_pytorch(trained, onnx_file):
     import onnxruntime as ort
-    script = runpy.run_path(INFER_ONNX)  # its functions, without running main
     session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
-    convention = script['read_convention'](session)
+    convention = infer_onnx.read_convention(session)
     net, reference = _reference(*trained[:2])
     assert convention == reference
     rgb = np.random.default_rng(1).integers(0, 256, (33, 29, 3), dtype=np.uint8)
-    logits, labels = script['segment'](session, rgb, convention)
+    logits, labels = infer_onnx.segment(session, rgb, convention)
     bgr = torch.from_numpy(rgb[..., ::-1].copy()).permute(2, 0, 1)[None].float()
     with torch.no_grad():
         expected = net(_normalise(bgr, reference))
@@ -200,3 +211,72 @@ def test_infer_onnx_rejects_a_model_without_convention(onnx_file, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert 'bare.onnx' in proc.stderr and 'no input convention' in proc.stderr
+
+
+def _with_metadata(onnx_file, tmp_path, **changes):
+    """A copy of the ONNX file whose metadata values (JSON text) are replaced."""
+    import onnx
+    model = onnx.load(onnx_file)
+    for prop in model.metadata_props:
+        if prop.key in changes:
+            prop.value = changes[prop.key]
+    path = str(tmp_path / 'changed.onnx')
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(palette='[' * 100000 + ']' * 100000), "'palette' is nested too deeply"),
+    (dict(std='[1.0, 0, 1.0]'), "'std' must be positive"),
+    (dict(mean='[1, 2]'), "'mean' must be a list of 3 finite numbers"),
+    (dict(mean='[1, NaN, 2]'), "'mean' must be a list of 3 finite numbers"),
+    (dict(channel_order='"hsv"'), "'channel_order' must be"),
+    (dict(input='"nope"'), "'input' names 'nope'"),
+    (dict(palette='[[0, 0, 999]]'), "'palette' must be a list"),
+    (dict(classes='"polyp"'), "'classes' must be a list"),
+    (dict(num_classes='1e3'), "'num_classes' must be an integer"),
+    (dict(std='[1, 1'), "'std' is not JSON"),
+])
+def test_infer_onnx_refuses_bad_metadata(onnx_file, tmp_path, capsys, changes,
+                                         message):
+    """Every metadata problem is one line naming the file and the key; no PNG."""
+    model = _with_metadata(onnx_file, tmp_path, **changes)
+    _write_pngs(tmp_path / 'images', [(5, 6)])
+    out = tmp_path / 'out'
+    assert infer_onnx.main([model, str(tmp_path / 'images'), '--out-dir',
+                            str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {model}: metadata ') and message in err, err
+    assert not out.exists()
+
+
+def _png_header_only(path, width, height):
+    """A PNG whose header declares width x height, with almost no pixel data."""
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data)))
+    ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
+                     + chunk(b'IDAT', zlib.compress(b'\0' * 64)) + chunk(b'IEND', b''))
+
+
+@pytest.mark.parametrize('max_pixels, limit', [(None, '16,777,216'),
+                                               ('100000000', '100,000,000')])
+def test_infer_onnx_names_an_oversized_image_and_goes_on(onnx_file, tmp_path, capsys,
+                                                         max_pixels, limit):
+    """Refused from the header (900 M pixels in 200 bytes), naming the image; the
+    other images are segmented and the exit status says one failed."""
+    _write_pngs(tmp_path / 'images', [(7, 9)])
+    bomb = tmp_path / 'images' / 'bomb.png'
+    _png_header_only(bomb, 30000, 30000)
+    out = tmp_path / 'out'
+    extra = ['--max-pixels', max_pixels] if max_pixels else []
+    assert infer_onnx.main([onnx_file, str(tmp_path / 'images'), '--out-dir', str(out),
+                            *extra]) == 1
+    captured = capsys.readouterr()
+    assert (f"failed: {bomb}: image '{bomb}' is 30000x30000 = 900,000,000 pixels, "
+            f'above the limit of {limit}') in captured.err
+    assert 'wrote 1 label PNGs' in captured.out and (out / 'img0.png').is_file()
+    # no limit of ours: PIL's own decompression-bomb error, naming the file
+    with pytest.raises(ValueError, match=f"cannot read image '{bomb}': Image size"):
+        infer_onnx.read_rgb(str(bomb), max_pixels=0)

@@ -3,6 +3,7 @@
 extra modalities (tools/infer.py --hha / --depth), one input per modality in export
 (tools/export.py, tools/infer_onnx.py)."""
 import glob
+import re
 import os.path as osp
 
 import numpy as np
@@ -93,7 +94,8 @@ def test_train_resume_bit_exact_and_test_out(name, tree, tmp_path, visualizers):
     for sample_id in ('5001', '5002'):
         with Image.open(out / f'{sample_id}.png') as png:
             assert png.mode == 'P' and png.size[::-1] == t['sizes'][sample_id]
-            assert np.asarray(png).max() < 40
+            labels = np.asarray(png)  # the dataset's values: 1..40 (0 is void)
+            assert 1 <= labels.min() and labels.max() <= 40
 
 
 @pytest.fixture(scope='module')
@@ -234,3 +236,30 @@ def test_exported_program_two_trunks(trained, tmp_path):
                                      out_size=(9, 14))
         torch.testing.assert_close(program.module()(color, hha), expected,
                                    rtol=1e-4, atol=1e-4)
+
+
+MODALITY_META = dict(
+    mean='[116.19, 97.203, 92.318, 7.844]', std='[1, 1, 1, 1]',
+    channel_order='"per modality"', input='["color", "depth"]', output='"logits"',
+    modalities='[{"name": "color", "channels": 3, "channel_order": "bgr", '
+               '"transform": null, "mean": [116.19, 97.203, 92.318], "std": [1, 1, 1]}, '
+               '{"name": "depth", "channels": 1, "channel_order": null, '
+               '"transform": "log", "mean": [7.844], "std": [1]}]')
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(input='["depth", "color"]'), "must list the modalities' names in order"),
+    (dict(modalities='[]'), "'modalities' must be a non-empty list"),
+    (dict(modalities=MODALITY_META['modalities'].replace('"log"', '"sqrt"')),
+     "'modalities[1]': channels 3 with channel_order"),
+    (dict(modalities=MODALITY_META['modalities'].replace('[1]}', '[0]}')),
+     "'modalities[1]': std must be positive"),
+    (dict(modalities=MODALITY_META['modalities'].replace('"depth"', '"ir"')),
+     "'modalities[1]' must be a dict naming one of"),
+])
+def test_infer_onnx_checks_the_modalities(change, message):
+    from mmseg_fcn_classic_onnx import ConventionError, parse_convention
+    conv = parse_convention(MODALITY_META, 'm.onnx')
+    assert [m['name'] for m in conv['modalities']] == ['color', 'depth']
+    with pytest.raises(ConventionError, match=re.escape(message)):
+        parse_convention(dict(MODALITY_META, **change), 'm.onnx')

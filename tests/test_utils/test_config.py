@@ -8,7 +8,7 @@ import types
 import pytest
 
 import _mmseg_fcn_classic_scope as scope_hook
-from mmseg_fcn_classic.utils.config import config_path
+from mmseg_fcn_classic.utils.config import config_path, resolve_config, shipped_configs
 
 
 def _fake_config_utils():
@@ -96,7 +96,7 @@ def test_installed_package_resolves_scope_in_fresh_process(tmp_path):
 
 
 def test_without_start_up_hook_the_plugin_must_be_imported_first(tmp_path):
-    """What the README says for a source tree on PYTHONPATH (no install)."""
+    """What docs/plugin.md says for a source tree on PYTHONPATH (no install)."""
     (tmp_path / 'bases.py').write_text(
         "_base_ = ['mmseg_fcn_classic::_base_/models/fcn8s_vgg16.py']\n")
     out = _python('''
@@ -119,3 +119,35 @@ def test_config_path_finds_shipped_configs():
     assert config_path('_base_/models/fcn8s_vgg16.py').endswith('fcn8s_vgg16.py')
     with pytest.raises(FileNotFoundError, match='nope.py'):
         config_path('nope.py')
+
+
+def test_resolve_config_by_name_package_path_or_file(tmp_path, monkeypatch):
+    shipped = config_path('fcn8s_vgg16_demo.py')
+    for name in ('fcn8s_vgg16_demo', 'fcn8s_vgg16_demo.py',
+                 'mmseg_fcn_classic::fcn8s_vgg16_demo.py',
+                 'mmseg_fcn_classic::fcn8s_vgg16_demo',
+                 'mmseg_fcn_classic::_base_/../fcn8s_vgg16_demo.py'):
+        assert resolve_config(name) == shipped, name
+    assert resolve_config('mmseg_fcn_classic::_base_/models/fcn8s_vgg16.py') == \
+        config_path('_base_/models/fcn8s_vgg16.py')
+    mmseg_cfg = resolve_config('mmseg::_base_/models/fcn_r50-d8.py')
+    assert mmseg_cfg.endswith('mmseg/.mim/configs/_base_/models/fcn_r50-d8.py')
+    # a local file of that name wins
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'fcn8s_vgg16_demo.py').write_text('x = 1\n')
+    assert resolve_config('fcn8s_vgg16_demo.py') == 'fcn8s_vgg16_demo.py'
+    assert resolve_config('fcn8s_vgg16_demo') == shipped
+    assert 'fcn8s_vgg16_voc.py' in shipped_configs()
+    assert not any('_base_' in c for c in shipped_configs())
+
+
+@pytest.mark.parametrize('name, match', [
+    ('fcn8s_vgg16_dem', 'did you mean fcn8s_vgg16_demo'),
+    ('zzz', 'shipped configs: .*fcn8s_vgg16_voc'),
+    ('mmseg_fcn_classic::../setup.py', 'neither a file nor a config shipped'),
+    ('mmseg::fcn/nope.py', 'no such file'),
+    ('nope::x.py', "'nope' is not a package whose configs mmengine resolves"),
+])
+def test_resolve_config_names_what_is_missing(name, match):
+    with pytest.raises(FileNotFoundError, match=match):
+        resolve_config(name)

@@ -12,7 +12,8 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='VGG16FC',
-        # ImageNet VGG16 converted with tools/convert_weights.py (see README)
+        # ImageNet VGG16 converted with tools/convert_weights.py
+        # (docs/weights_and_inference.md)
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg16_caffe.pth')),
     decode_head=dict(
         type='ClassicFCNHead',  # FCN-8s: skips ('pool4', 'pool3') by default

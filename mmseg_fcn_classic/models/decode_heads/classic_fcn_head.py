@@ -1,4 +1,5 @@
 """The FCN-32s / 16s / 8s decoder of fcn.berkeleyvision.org's ``voc-fcn*/net.py``."""
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -110,17 +111,27 @@ class ClassicFCNHead(BaseDecodeHead):
                 f'skips={skips} needs {num_inputs} inputs (finest first, the '
                 f'stride-32 one last), got in_channels={in_channels}, '
                 f'in_index={in_index}')
+        # the paper's (and the polyp tutorial's) softmax over num_classes scores,
+        # also for 2 classes: said explicitly, so mmseg does not suggest a
+        # 1-channel sigmoid head for binary segmentation (out_channels=1 still works)
+        if kwargs.get('out_channels') is None:
+            kwargs['out_channels'] = kwargs.get('num_classes')
         if kwargs.pop('input_transform', 'multiple_select') != 'multiple_select':
             raise ValueError('ClassicFCNHead selects its inputs itself '
                              "(input_transform='multiple_select')")
-        super().__init__(
-            list(in_channels),
-            in_channels[-1] if channels is None else channels,
-            in_index=list(in_index),
-            input_transform='multiple_select',
-            dropout_ratio=0,
-            init_cfg=init_cfg,
-            **kwargs)
+        with warnings.catch_warnings():
+            # mmseg 1.2.2's BaseDecodeHead builds its loss with its own deprecated
+            # build_loss and warns about it: nothing a user of this head can change
+            warnings.filterwarnings(
+                'ignore', message='``build_loss`` would be deprecated', category=UserWarning)
+            super().__init__(
+                list(in_channels),
+                in_channels[-1] if channels is None else channels,
+                in_index=list(in_index),
+                input_transform='multiple_select',
+                dropout_ratio=0,
+                init_cfg=init_cfg,
+                **kwargs)
         del self.conv_seg  # the score layers classify; nothing may go unused
 
         self.skips = skips
@@ -133,6 +144,7 @@ class ClassicFCNHead(BaseDecodeHead):
         for name, factor in zip(self.upscore_names, upscore_factors(len(skips))):
             self.add_module(name, Upscore(classes, factor, learn_upsampling))
 
+        self._reference_offsets = crop_offsets == 'vgg16_fc'
         if crop_offsets == 'vgg16_fc':
             crop_offsets = reference_crop_offsets(skips)
         elif crop_offsets != 'center':
@@ -197,8 +209,21 @@ class ClassicFCNHead(BaseDecodeHead):
             size = [min(a, b) for a, b in
                     zip(upscored.shape[-2:], skip_scores.shape[-2:])]
             return center_crop(upscored, size) + center_crop(skip_scores, size)
-        return upscored + crop(skip_scores, self.crop_offsets[k],
-                               upscored.shape[-2:])
+        return upscored + self._offset_crop(skip_scores, self.crop_offsets[k],
+                                            upscored.shape[-2:])
+
+    def _offset_crop(self, x: Tensor, offset: int, size: Sequence) -> Tensor:
+        """:func:`crop`, whose error says which offsets serve another backbone."""
+        try:
+            return crop(x, offset, size)
+        except ValueError as e:
+            which = ('the reference offsets, which fit the geometry of VGG16FC '
+                     '(conv1_1 padding 100)' if self._reference_offsets else
+                     'which do not fit this backbone')
+            raise ValueError(
+                f'{e}: ClassicFCNHead crops at crop_offsets={self.crop_offsets}, '
+                f"{which}. For another backbone set crop_offsets='center' (centred "
+                'crops, any backbone) or offsets that fit its geometry') from None
 
     def _crop_output(self, scores: Tensor,
                      out_size: Optional[Sequence[int]]) -> Tensor:
@@ -212,7 +237,7 @@ class ClassicFCNHead(BaseDecodeHead):
         if out_size is None:
             cropped = scores[..., offset:, offset:]
         else:
-            cropped = crop(scores, offset, out_size)
+            cropped = self._offset_crop(scores, offset, out_size)
         return cropped.clone(memory_format=torch.contiguous_format)
 
     def loss_by_feat(self, seg_logits: Tensor,
