@@ -1,6 +1,9 @@
 """A hook for tests that launch training in subprocesses: it records, per rank, the
-iterations stepped, the checkpoints this rank saved, and the weights at the start and
-end of training into ``<work_dir>/probe_rank<r>.pth``."""
+iterations stepped, the checkpoints this rank saved, the weights at the start and
+end of training, its process id and the process holding the work dir lock into
+``<work_dir>/probe_rank<r>.pth``."""
+import json
+import os
 import os.path as osp
 
 import torch
@@ -25,6 +28,12 @@ class ProbeHook(Hook):
     def before_train(self, runner):
         self.record['start'] = _weights(runner)
         self.record['start_iter'] = runner.iter
+        self.record['pid'] = os.getpid()
+        try:
+            with open(osp.join(runner.work_dir, '.train.lock')) as f:
+                self.record['lock_holder'] = json.load(f)['pid']
+        except FileNotFoundError:
+            self.record['lock_holder'] = None
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.record['iters'] += 1

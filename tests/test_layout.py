@@ -184,3 +184,20 @@ def test_module_table_matches_the_tree():
                   for p in glob.glob(osp.join(REPO, 'benchmarks', pattern))
                   if not p.endswith(('__init__.py', '__main__.py'))}
     assert named == modules | benchmarks
+
+
+#: The engine's checkpoint jobs, bottom up (each may import only those before it):
+#: stored configs, the unpickling policy, resume discovery, ``stage://``, the
+#: loader schemes.
+ENGINE_JOBS = ('stored_config', 'policy', 'resume', 'stage', 'schemes')
+
+
+@pytest.mark.parametrize('job', ENGINE_JOBS)
+def test_engine_jobs_import_only_downwards(job):
+    graph = import_graph()
+    engine = f'{PACKAGE}.engine'
+    higher = {f'{engine}.{j}' for j in ENGINE_JOBS[ENGINE_JOBS.index(job) + 1:]}
+    assert not graph[f'{engine}.{job}'] & higher
+    # the schemes register on import: only the engine package imports them
+    importers = {m for m, targets in graph.items() if f'{engine}.schemes' in targets}
+    assert importers <= {engine}

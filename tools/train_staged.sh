@@ -29,7 +29,7 @@ for cfg in $STAGES; do
   [[ ${#opts[@]} -gt 0 ]] && cfg_args=(--cfg-options "${opts[@]}")
   prev="$work_dir"
   if "$PYTHON" -c \
-      "import sys, mmseg_fcn_classic.engine.checkpoint as c; sys.exit(0 if c.stage_finished(sys.argv[1]) else 1)" \
+      "import sys, mmseg_fcn_classic.engine.stage as c; sys.exit(0 if c.stage_finished(sys.argv[1]) else 1)" \
       "$work_dir" 2>/dev/null; then
     echo "[train_staged] $name: finished earlier ($work_dir), skipping"
     continue

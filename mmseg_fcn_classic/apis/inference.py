@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from PIL import Image
 
+from ..datasets.validation import header_size
 from ..visualization.palette import label_image, overlay_image, resolve_palette
 
 #: File suffixes collected from folders (case-insensitive).
@@ -66,24 +67,6 @@ def collect_images(inputs: Sequence[str]) -> List[Tuple[str, str]]:
     return found
 
 
-def header_size(path: str) -> Optional[Tuple[int, int]]:
-    """``(width, height)`` from an image file's header, without decoding it.
-
-    Returns:
-        tuple | None: None when PIL cannot parse the header (cv2 may still decode).
-
-    Raises:
-        ValueError: PIL refuses the image as a decompression bomb; names the file.
-    """
-    try:
-        with Image.open(path) as img:
-            return img.size
-    except Image.DecompressionBombError as e:
-        raise ValueError(f'image {path!r} is too large: {e}') from None
-    except Exception:  # noqa: BLE001  (PIL raises many kinds for foreign files)
-        return None
-
-
 def check_pixels(path: str, width: int, height: int, max_pixels: Optional[int]) -> None:
     """Raise ValueError when an image has more than ``max_pixels`` pixels."""
     if max_pixels and width * height > max_pixels:
@@ -99,15 +82,23 @@ def read_image(path: str, max_pixels: Optional[int] = None) -> np.ndarray:
     Args:
         path (str): The image file.
         max_pixels (int, optional): Refuse larger images, checked from the header
-            before decoding where PIL can read it. Defaults to None (no limit).
+            (read by PIL) before anything is decoded; with a limit, a file whose
+            header PIL cannot read is refused too, since its decoded size is
+            unknown. Defaults to None (no limit).
 
     Raises:
-        ValueError: The file cannot be decoded as an image, or is too large; names
-            the file.
+        ValueError: The file cannot be decoded as an image, is too large, or (with
+            a limit) has no header PIL reads; names the file.
     """
     size = header_size(path)
     if size is not None:
         check_pixels(path, *size, max_pixels)
+    elif max_pixels:
+        raise ValueError(
+            f'cannot read image {path!r}: its size is not in a header PIL reads (not a '
+            'PNG, JPEG, BMP or TIFF, or damaged), so decoding it could take any '
+            'amount of memory. Convert it to PNG or JPEG, or pass --max-pixels 0 (no '
+            'limit) to decode it anyway.')
     with open(path, 'rb') as f:
         data = f.read()
     try:
@@ -235,7 +226,7 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
     """Build a model with mmseg's ``init_model`` and load ``checkpoint``.
 
     The checkpoint goes through the loader schemes (the safe loading policy of
-    :mod:`mmseg_fcn_classic.engine.checkpoint`) and must fit the model: missing,
+    :mod:`mmseg_fcn_classic.engine.policy`) and must fit the model: missing,
     unexpected or mis-sized tensors are an error naming them, unless ``strict`` is
     False (a partial load, logged). ``model.dataset_meta`` comes from the
     checkpoint's ``meta['dataset_meta']``, else from the config's test dataset,

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from mmseg.utils import get_classes, get_palette
 
-from ..engine.checkpoint import load_checkpoint_file
+from ..engine.policy import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
 from ..utils.commands import tool_command
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel

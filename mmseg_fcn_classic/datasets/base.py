@@ -7,7 +7,16 @@ from mmseg.datasets.transforms import LoadAnnotations
 
 from ..utils.commands import tool_command
 from .validation import (DatasetError, DatasetLayoutError, Problem, SampleError,
-                     check_seg_map)
+                         check_seg_map, image_size_problem)
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """``entry.is_file()``; an entry whose status cannot be read (a symlink loop)
+    counts as a file, so that reading it reports it by name like any bad file."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
 
 
 def list_stems(folder: str, suffix: str) -> Dict[str, str]:
@@ -19,7 +28,7 @@ def list_stems(folder: str, suffix: str) -> Dict[str, str]:
             e.name[:-len(suffix)]: e.name
             for e in entries
             if e.name.lower().endswith(suffix) and len(e.name) > len(suffix)
-            and e.is_file()
+            and _is_file(e)
         }
 
 
@@ -41,9 +50,11 @@ class StrictSegDataset(BaseSegDataset):
 
     * :meth:`load_data_list` raises :class:`DatasetError` listing the problems
       (ids grouped by kind, with counts), so nothing is dropped silently;
-    * :meth:`prepare_data` runs the pipeline one transform at a time. An
-      exception is re-raised naming the sample's image and label files, a
-      transform returning ``None`` is an error (mmengine would otherwise fetch
+    * :meth:`prepare_data` first reads the image and label sizes from their
+      headers and refuses a file larger than PIL's ``Image.MAX_IMAGE_PIXELS``
+      before anything decodes it; then it runs the pipeline one transform at a
+      time. An exception is re-raised naming the sample's image and label files,
+      a transform returning ``None`` is an error (mmengine would otherwise fetch
       another sample, up to 1,000 times, hiding a broken file), and the first
       time the label map appears it is checked: single channel, same size as the
       image, values within the classes or the ignore index.
@@ -94,6 +105,13 @@ class StrictSegDataset(BaseSegDataset):
         info = self.get_data_info(idx)
         files = (f"image {info.get('img_path')}, "
                  f"label {info.get('seg_map_path')}")
+        too_large = [p for p in (
+            image_size_problem(info['img_path'], kind='image') if info.get('img_path')
+            else None,
+            image_size_problem(info['seg_map_path'], kind='mask')
+            if info.get('seg_map_path') else None) if p is not None]
+        if too_large:
+            raise SampleError(f'sample {idx} ({files}): too large to decode', too_large)
         num_classes = len(self.metainfo.get('classes', ()))
         values_checked = size_checked = False
         results = info

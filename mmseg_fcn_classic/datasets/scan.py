@@ -15,7 +15,8 @@ import numpy as np
 from .base import _walk_transforms
 from .modalities import LoadMultiModalImageFromFiles
 from .transforms import LoadFCNAnnotations
-from .validation import Problem, SampleError, label_histogram, seg_map_problems
+from .validation import (Problem, SampleError, image_size_problem, label_histogram,
+                         seg_map_problems)
 
 
 @dataclass
@@ -101,7 +102,9 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
     with
     :class:`~mmseg_fcn_classic.datasets.transforms.LoadFCNAnnotations` (applying
     the dataset's label map, e.g. void to 255), and the label map is checked
-    against the image size and the classes. Nothing stops at the first problem.
+    against the image size and the classes. A file larger than PIL's
+    ``Image.MAX_IMAGE_PIXELS`` (read from its header) is reported and not
+    decoded. Nothing stops at the first problem.
 
     Args:
         dataset: A segmentation dataset, ideally built with ``lazy_init=True``.
@@ -124,8 +127,13 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
         if hasattr(dataset, 'pipeline_problems'):
             report.problems.extend(dataset.pipeline_problems(infos))
     else:
-        dataset.full_init()
-        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        try:
+            dataset.full_init()
+            infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        except Exception as e:  # noqa: BLE001  (reported; e.g. a symlink loop)
+            report.problems.append(Problem('cannot list dataset',
+                                           f'{type(e).__name__}: {e}'))
+            infos = []
     report.num_samples = len(infos)
 
     load_img = LoadImageFromFile()
@@ -145,25 +153,30 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
         results.setdefault('seg_fields', [])
         results.setdefault('reduce_zero_label',
                            getattr(dataset, 'reduce_zero_label', False))
-        img_shape = None
-        try:
-            loader = load_modalities if 'modality_paths' in info else load_img
-            img_shape = loader(copy.deepcopy(results))['img'].shape[:2]
-        except SampleError as e:  # a modality's problems, each with its file
-            report.problems.extend(e.problems)
-        except Exception as e:  # noqa: BLE001  (report and go on)
-            report.problems.append(Problem(
-                'unreadable image',
-                f"{info.get('img_path')}: {type(e).__name__}: {e}",
-                osp.splitext(osp.basename(str(info.get('img_path'))))[0]))
-        try:
-            seg = load_seg(results)['gt_seg_map']
-        except Exception as e:  # noqa: BLE001
-            report.problems.append(Problem(
-                'unreadable mask',
-                f"{info.get('seg_map_path')}: {type(e).__name__}: {e}",
-                osp.splitext(osp.basename(str(info.get('seg_map_path'))))[0]))
-            seg = None
+        img_shape = seg = None
+        # sizes from the headers first: a huge file is reported, not decoded
+        img_big = image_size_problem(str(info.get('img_path')), kind='image')
+        seg_big = image_size_problem(str(info.get('seg_map_path')), kind='mask')
+        report.problems.extend(p for p in (img_big, seg_big) if p is not None)
+        if img_big is None:
+            try:
+                loader = load_modalities if 'modality_paths' in info else load_img
+                img_shape = loader(copy.deepcopy(results))['img'].shape[:2]
+            except SampleError as e:  # a modality's problems, each with its file
+                report.problems.extend(e.problems)
+            except Exception as e:  # noqa: BLE001  (report and go on)
+                report.problems.append(Problem(
+                    'unreadable image',
+                    f"{info.get('img_path')}: {type(e).__name__}: {e}",
+                    osp.splitext(osp.basename(str(info.get('img_path'))))[0]))
+        if seg_big is None:
+            try:
+                seg = load_seg(results)['gt_seg_map']
+            except Exception as e:  # noqa: BLE001
+                report.problems.append(Problem(
+                    'unreadable mask',
+                    f"{info.get('seg_map_path')}: {type(e).__name__}: {e}",
+                    osp.splitext(osp.basename(str(info.get('seg_map_path'))))[0]))
         if seg is not None:
             hist = label_histogram(seg) if seg.ndim == 2 else None
             report.problems.extend(seg_map_problems(

@@ -8,13 +8,17 @@ dropped or swapped for another one:
   with counts and the first few ids of each kind.
 * :func:`seg_map_problems` / :func:`check_seg_map` check one decoded label map
   against its image size and the allowed values (the classes plus the ignore index).
+* :func:`image_size_problem` checks an image file's size from its header, before
+  anything decodes it.
 """
 import re
+import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+from PIL import Image
 
 #: How many ids or files an error message lists per kind of problem.
 MAX_LISTED = 10
@@ -204,3 +208,61 @@ def iter_ids(path: str) -> List[str]:
             [Problem('id listed more than once',
                      f'{i}: {counts[i]} times in {path}', i) for i in repeated])
     return ids
+
+
+def header_size(path: str) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from an image file's header, without decoding it.
+
+    Returns:
+        tuple | None: None when PIL cannot parse the header (cv2 may still decode).
+
+    Raises:
+        ValueError: PIL refuses the image as a decompression bomb (more than twice
+            ``PIL.Image.MAX_IMAGE_PIXELS``); names the file.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return img.size
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'image {path!r} is too large: {e}') from None
+    except Exception:  # noqa: BLE001  (PIL raises many kinds for foreign files)
+        return None
+
+
+def max_dataset_pixels() -> Optional[int]:
+    """The largest image a dataset decodes: PIL's ``Image.MAX_IMAGE_PIXELS``.
+
+    That is PIL's own decompression-bomb threshold (about 89 million pixels,
+    9459x9459), the one knob the ecosystem already knows: raise it (or set it to
+    None) for datasets of larger images.
+    """
+    return Image.MAX_IMAGE_PIXELS
+
+
+def image_size_problem(path: str, max_pixels: Optional[int] = None,
+                       kind: str = 'image') -> Optional[Problem]:
+    """A :class:`Problem` when an image file is larger than ``max_pixels``, read
+    from its header before anything decodes it.
+
+    Args:
+        path (str): The image or label file. Files without a header PIL reads
+            (``.mat`` labels) are not checked.
+        max_pixels (int, optional): The limit. Defaults to :func:`max_dataset_pixels`.
+        kind (str): ``'image'`` or ``'mask'``, for the problem's kind.
+
+    Returns:
+        Problem | None
+    """
+    max_pixels = max_dataset_pixels() if max_pixels is None else max_pixels
+    try:
+        size = header_size(path)
+    except ValueError as e:
+        return Problem(f'{kind} too large', f'{e} (not decoded)')
+    if size is None or not max_pixels or size[0] * size[1] <= max_pixels:
+        return None
+    return Problem(
+        f'{kind} too large',
+        f'{path}: {size[0]}x{size[1]} = {size[0] * size[1]:,} pixels, above the limit '
+        f'of {max_pixels:,} (PIL.Image.MAX_IMAGE_PIXELS); not decoded')

@@ -5,7 +5,9 @@ to a hidden temporary file in the same folder (:func:`temp_path`), are flushed a
 fsynced, and the temporary file is renamed over the target with ``os.replace``
 (atomic on POSIX); the folder is fsynced so the rename survives a power cut. A
 process killed mid-write leaves only the temporary file, which
-:func:`remove_stale_temp_files` deletes later.
+:func:`remove_stale_temp_files` deletes later (never one of a live process). A
+failed write (a full disk) removes its temporary file and raises an ``OSError``
+naming the target, which keeps its previous content.
 
 :class:`AtomicLocalBackend` is mmengine's ``LocalBackend`` with atomic ``put`` and
 ``put_text``. mmengine's ``save_checkpoint`` writes through
@@ -25,7 +27,7 @@ from mmengine.fileio import LocalBackend, register_backend
 BACKEND_NAME = 'atomic_local'
 #: Bytes per ``write`` call.
 CHUNK_BYTES = 16 << 20
-_TEMP_NAME = re.compile(r'^\.(?P<name>.+)\.tmp-\d+$')
+_TEMP_NAME = re.compile(r'^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$')
 
 
 def temp_path(path: str) -> str:
@@ -60,6 +62,10 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
     Args:
         path (str): The target file.
         write (callable): Writes the content to the binary file it is given.
+
+    Raises:
+        OSError: Writing failed (a full disk, ...): the same ``errno``, with a
+            message naming ``path`` and saying that it was left as it was.
     """
     tmp = temp_path(path)
     try:
@@ -68,11 +74,17 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.remove(tmp)
         except OSError:
             pass
+        if isinstance(err, OSError):
+            state = ('its previous content is intact' if osp.exists(path) else
+                     'it was not created')
+            raise OSError(err.errno, f'{err.strerror or err}: could not write {path} '
+                          f'(the partial temporary file was removed; {state})',
+                          path) from err
         raise
     fsync_dir(osp.dirname(path))
 
@@ -82,8 +94,28 @@ def atomic_write_bytes(path: str, data: Union[bytes, bytearray, memoryview]) -> 
     atomic_write(path, lambda f: f.write(data))
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (any user's)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user
+    except OSError:
+        return False
+    return True
+
+
 def remove_stale_temp_files(folder: str) -> List[str]:
     """Delete the temporary files that interrupted atomic writes left in ``folder``.
+
+    A temporary file is named after the process writing it (:func:`temp_path`);
+    one whose process is still running (another run writing into this folder) is
+    left alone. Only this machine's processes can be seen: the work dir lock
+    (:mod:`.work_dir_lock`) keeps runs on other machines out of the folder.
 
     Args:
         folder (str): The folder.
@@ -95,13 +127,18 @@ def remove_stale_temp_files(folder: str) -> List[str]:
     if not osp.isdir(folder):
         return removed
     for name in sorted(os.listdir(folder)):
-        if _TEMP_NAME.match(name):
-            path = osp.join(folder, name)
-            try:
-                os.remove(path)
-            except OSError:
-                continue
-            removed.append(path)
+        match = _TEMP_NAME.match(name)
+        if not match:
+            continue
+        pid = int(match.group('pid'))
+        if pid != os.getpid() and process_alive(pid):
+            continue  # a live process is writing it
+        path = osp.join(folder, name)
+        try:
+            os.remove(path)
+        except OSError:
+            continue
+        removed.append(path)
     return removed
 
 

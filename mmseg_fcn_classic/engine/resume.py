@@ -1,18 +1,149 @@
 """What a bare ``--resume`` continues from, and whether a checkpoint can resume a run.
 
 ``WORK_DIR/last_checkpoint`` names the checkpoint to continue from. It is read as
-data (:func:`~.checkpoint.find_resume_checkpoint`): a loader scheme in it is an
+data (:func:`find_resume_checkpoint`): a loader scheme in it is an
 error, and when it is missing, empty, garbled or names a file that does not load,
 the newest ``iter_N.pth`` / ``epoch_N.pth`` of the work dir that loads is used
 instead, every skipped file being reported with the reason.
 """
 import logging
+import os
 import os.path as osp
-from typing import Any, Optional
+import re
+from typing import Any, List, Optional, Tuple
 
 import torch
 
-from .checkpoint import CHECKPOINT_NAME, RUNNER_KEYS, find_resume_checkpoint
+from .policy import load_checkpoint_file, plain_local_path
+
+#: Checkpoint files the runner writes (CheckpointHook's default names).
+CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+#: Parts of a checkpoint ``Runner.resume`` needs.
+RUNNER_KEYS = ('meta', 'state_dict', 'message_hub')
+#: ``last_checkpoint`` holds one path; anything longer is not one.
+MAX_POINTER_BYTES = 4096
+
+Skipped = List[Tuple[str, str]]
+
+
+def read_pointer(path: str) -> Tuple[Optional[str], Optional[str]]:
+    """Read a ``last_checkpoint`` file.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        tuple: ``(text, None)``, or ``(None, why it is unusable)``.
+    """
+    with open(path, 'rb') as f:
+        data = f.read(MAX_POINTER_BYTES + 1)
+    if len(data) > MAX_POINTER_BYTES:
+        return None, f'garbled (over {MAX_POINTER_BYTES} bytes; it holds one path)'
+    try:
+        text = data.decode('utf-8').strip()
+    except UnicodeDecodeError:
+        return None, 'garbled (not UTF-8 text)'
+    if not text:
+        return None, 'empty (0 bytes)' if not data else 'empty (only whitespace)'
+    if any(ord(c) < 32 for c in text):
+        return None, f'garbled (control characters in {text[:80]!r})'
+    return text, None
+
+
+def checkpoint_problem(path: str, require_runner_checkpoint: bool = True
+                       ) -> Optional[str]:
+    """Why ``path`` cannot be resumed from, or None if it loads.
+
+    The file goes through the loading policy with its tensors memory-mapped, so
+    the check costs little more than reading the pickle.
+
+    Args:
+        path (str): A checkpoint file.
+        require_runner_checkpoint (bool): Also require the parts ``Runner.resume``
+            needs (:data:`RUNNER_KEYS`). Defaults to True.
+
+    Returns:
+        str | None: The reason, e.g. ``'is empty (0 bytes)'``.
+    """
+    if not osp.isfile(path):
+        return 'does not exist'
+    if osp.getsize(path) == 0:
+        return 'is empty (0 bytes)'
+    try:
+        checkpoint = load_checkpoint_file(path, map_location='cpu', mmap=True)
+    except Exception as err:  # noqa: BLE001  (any file that fails is skipped, named)
+        return f'does not load ({err})'
+    if require_runner_checkpoint:
+        missing = [k for k in RUNNER_KEYS
+                   if not isinstance(checkpoint, dict) or k not in checkpoint]
+        if missing:
+            return f'is not a checkpoint written by the runner (no {", ".join(missing)})'
+        meta = checkpoint['meta']
+        if not (isinstance(meta, dict) and all(type(meta.get(k)) is int
+                                               for k in ('iter', 'epoch'))):
+            return 'has no iteration and epoch to continue from in its meta'
+        if not isinstance(checkpoint['message_hub'], dict):
+            return 'has a malformed message hub'
+    return None
+
+
+def _step(path: str) -> Tuple[int, float]:
+    return int(CHECKPOINT_NAME.match(osp.basename(path)).group(1)), osp.getmtime(path)
+
+
+def checkpoint_files(work_dir: str) -> List[str]:
+    """The runner's checkpoint files in ``work_dir``, newest (highest step) first."""
+    if not osp.isdir(work_dir):
+        return []
+    found = [osp.join(work_dir, n) for n in os.listdir(work_dir)
+             if CHECKPOINT_NAME.match(n) and osp.isfile(osp.join(work_dir, n))]
+    return sorted(found, key=_step, reverse=True)
+
+
+def find_resume_checkpoint(work_dir: str, require_runner_checkpoint: bool = True
+                           ) -> Tuple[Optional[str], Skipped]:
+    """Return the checkpoint a bare ``--resume`` continues from.
+
+    That is the one ``last_checkpoint`` names, if it loads; otherwise the newest
+    checkpoint file of ``work_dir`` that loads.
+
+    Args:
+        work_dir (str): The work dir.
+        require_runner_checkpoint (bool): See :func:`checkpoint_problem`.
+
+    Returns:
+        tuple: The checkpoint (or None), and ``(file, reason)`` for every file
+        skipped on the way.
+
+    Raises:
+        UntrustedPathError: ``last_checkpoint`` names a loader scheme.
+    """
+    skipped: Skipped = []
+    last = osp.join(work_dir, 'last_checkpoint')
+    tried = set()
+    if osp.isfile(last):
+        text, problem = read_pointer(last)
+        if problem:
+            skipped.append((last, problem))
+        else:
+            named = plain_local_path(text, last)
+            moved = osp.join(work_dir, osp.basename(named))
+            if not osp.isfile(named) and osp.isfile(moved):
+                named = moved  # the work dir was moved or copied
+            problem = checkpoint_problem(named, require_runner_checkpoint)
+            if problem is None:
+                return named, skipped
+            skipped.append((named, f'(named in {last}) {problem}'))
+            tried.add(osp.realpath(named))
+    files = [p for p in checkpoint_files(work_dir) if osp.realpath(p) not in tried]
+    if files and not osp.isfile(last):
+        skipped.append((last, 'does not exist'))
+    for path in files:
+        problem = checkpoint_problem(path, require_runner_checkpoint)
+        if problem is None:
+            return path, skipped
+        skipped.append((path, problem))
+    return None, skipped
 
 
 class ResumeError(RuntimeError):

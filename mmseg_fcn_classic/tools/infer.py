@@ -45,7 +45,7 @@ from mmengine.config import DictAction
 
 from ..apis import init_model, run_inference
 from ..apis.inference import MAX_PIXELS
-from ..engine.checkpoint import CheckpointReadError, CheckpointRefusedError
+from ..engine.policy import CheckpointReadError, CheckpointRefusedError
 from ..models.utils.modalities import MODALITIES
 from ..utils.config import resolve_config
 from .common import CONFIG_HELP, add_malloc_arg, keep_freed_memory

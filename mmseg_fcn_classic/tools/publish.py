@@ -4,9 +4,11 @@ mmseg 1.2.2's tools/misc/publish_model.py loads the checkpoint with a bare
 torch.load, which torch >= 2.6 refuses for the runner's checkpoints. This tool
 loads it under the plugin's checkpoint policy (weights-only unpickling with the
 allowlist; trusted://PATH only where you type it), keeps 'state_dict' (tensors
-moved to the CPU) and 'meta' (dataset_meta, config, iteration, ...), drops the
-optimizer, schedulers, message hub and everything else, writes the file atomically
-as <out stem>-<first 8 hex digits of its sha256>.pth (mmseg's naming), and
+moved to the CPU) and 'meta' (dataset_meta, config, iteration, ...; a local
+file's stored config is copied as text, never parsed, while a URL's is replaced by
+the notice of mmseg_fcn_classic.engine.stored_config), drops the optimizer,
+schedulers, message hub and everything else, writes the file atomically as
+<out stem>-<first 8 hex digits of its sha256>.pth (mmseg's naming), and
 checks that the written file loads under the same weights-only policy.
 
 Example (python -m mmseg_fcn_classic.tools.publish works too; from a clone,
@@ -25,6 +27,7 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from ..engine.atomic_io import atomic_write_bytes
+from ..engine.policy import load_checkpoint_file, scheme_of
 
 #: What a published checkpoint keeps.
 KEPT = ('state_dict', 'meta')
@@ -72,7 +75,11 @@ def publish(src: str, dst: str) -> Tuple[str, str, List[str]]:
     Returns:
         tuple: ``(final path, sha256, dropped keys)``.
     """
-    checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
+    if scheme_of(src) is None:  # a run's own file: its config is copied as data
+        checkpoint = load_checkpoint_file(src, map_location='cpu',
+                                          keep_stored_configs=True)
+    else:
+        checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
     out, dropped = published(checkpoint, src)
     buffer = io.BytesIO()
     torch.save(out, buffer)

@@ -65,8 +65,8 @@ def resolve_config(name: str) -> str:
     Example:
         >>> osp.basename(resolve_config('fcn8s_vgg16_demo'))
         'fcn8s_vgg16_demo.py'
-        >>> resolve_config('mmseg_fcn_classic::fcn8s_vgg16_demo.py') == \
-        ...     resolve_config('fcn8s_vgg16_demo.py')
+        >>> by_path = resolve_config('mmseg_fcn_classic::fcn8s_vgg16_demo.py')
+        >>> by_path == resolve_config('fcn8s_vgg16_demo.py')
         True
     """
     if osp.isfile(name):

@@ -6,6 +6,7 @@ from mmseg.registry import DATASETS
 from PIL import Image
 
 from mmseg_fcn_classic.datasets.scan import scan_dataset, scan_dataset_cfg
+from mmseg_fcn_classic.datasets.validation import SampleError
 from mmseg_fcn_classic.testing.synthetic import make_polyps912_tree, make_voc_sbd_tree
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
@@ -94,3 +95,77 @@ def test_scan_dataset_cfg_wrappers(tmp_path):
     assert "split 'train'" in t1 and r1.ok and r1.num_samples == 2
     assert [p.kind for p in r2.problems] == ['image without mask']
     assert [p.kind for p in r3.problems] == ['cannot build dataset']
+
+
+def _png_header_file(path, width, height):
+    """A valid 8-bit grey PNG of ``width`` x ``height`` zeros, written row by row
+    (a 16000x16000 one is about 250 KB and never exists in memory)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data +
+                struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+    deflate = zlib.compressobj(9)
+    row = bytes(width + 1)
+    idat = b''.join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(
+        b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)) +
+        chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+
+
+@pytest.fixture
+def decoded(monkeypatch):
+    """The image files LoadImageFromFile decodes."""
+    from mmcv.transforms import LoadImageFromFile
+    paths = []
+    original = LoadImageFromFile.transform
+
+    def spy(self, results):
+        paths.append(results['img_path'])
+        return original(self, results)
+
+    monkeypatch.setattr(LoadImageFromFile, 'transform', spy)
+    return paths
+
+
+def test_huge_image_is_reported_without_decoding(tmp_path, decoded):
+    """Issue 20: a 16000x16000 PNG saved as .bmp was decoded (2 GB) before the
+    size mismatch showed. It is now refused from its header, in the scan and in
+    training alike."""
+    make_polyps912_tree(str(tmp_path), counts=(3, 0, 0))
+    huge = tmp_path / 'train' / 'images' / '1.bmp'
+    _png_header_file(huge, 16000, 16000)
+    assert huge.stat().st_size < 1_000_000
+    report = scan_dataset(polyps(tmp_path), progress=False)
+    assert [p.kind for p in report.problems] == ['image too large']
+    assert str(huge) in report.problems[0].message
+    assert '256000000 pixels' in report.problems[0].message
+    assert str(huge) not in decoded and len(decoded) == 2
+    dataset = polyps(tmp_path)
+    dataset.full_init()
+    index = [i for i in range(len(dataset))
+             if dataset.get_data_info(i)['img_path'] == str(huge)][0]
+    with pytest.raises(SampleError, match=rf'(?s)too large to decode.*{huge}'):
+        dataset[index]
+    assert str(huge) not in decoded
+
+
+def test_symlink_loop_is_reported_like_any_bad_file(tmp_path):
+    """Issue 20: a symlink loop aborted the whole scan (and training's listing)."""
+    make_polyps912_tree(str(tmp_path), counts=(3, 0, 0))
+    loop = tmp_path / 'train' / 'images' / '2.bmp'
+    loop.unlink()
+    loop.symlink_to('2.bmp')
+    report = scan_dataset(polyps(tmp_path), progress=False)
+    assert report.num_samples == 3
+    assert [p.kind for p in report.problems] == ['unreadable image']
+    assert f'{loop}: OSError: [Errno 40] Too many levels of symbolic links' in \
+        report.problems[0].message
+    dataset = polyps(tmp_path)
+    dataset.full_init()  # the listing goes through, the sample names the file
+    index = [i for i in range(len(dataset))
+             if dataset.get_data_info(i)['img_path'] == str(loop)][0]
+    with pytest.raises(SampleError, match=rf'{loop}.*symbolic links'):
+        dataset[index]

@@ -3,7 +3,8 @@
 Imported by the training process (``custom_imports``). ``FCN_TEST_PAUSE`` names the
 phase as ``PHASE:NAME:NTH`` (pause at the NTH time NAME gets there) and
 ``FCN_TEST_ANNOUNCE`` the file created once the process is paused; the process
-then sleeps until the test kills it. Without ``FCN_TEST_PAUSE`` nothing changes.
+then sleeps until the test kills it, or until the file ``FCN_TEST_CONTINUE`` names
+appears. Without ``FCN_TEST_PAUSE`` nothing changes.
 
 Phases (writes are the production ones, :class:`AtomicLocalBackend`'s):
 
@@ -43,8 +44,9 @@ def _announce_and_wait() -> None:
     with open(path + '.tmp', 'w') as f:
         f.write(str(os.getpid()))
     os.replace(path + '.tmp', path)
-    while True:  # until SIGKILL
-        time.sleep(1)
+    resume = os.environ.get('FCN_TEST_CONTINUE')
+    while not (resume and os.path.exists(resume)):  # until SIGKILL, or told to go on
+        time.sleep(0.1)
 
 
 def _target(temp_file: str) -> str:
@@ -57,10 +59,11 @@ class PausingBackend(AtomicLocalBackend):
 
     def write_bytes(self, f, data) -> None:
         if _pause_here('mid-write', _target(f.name)):
-            half = memoryview(data)[:max(1, len(data) // 2)]
-            super().write_bytes(f, half)
+            half = max(1, len(data) // 2)
+            super().write_bytes(f, memoryview(data)[:half])
             f.flush()
             _announce_and_wait()
+            data = memoryview(data)[half:]  # told to go on: the rest
         super().write_bytes(f, data)
 
     def remove(self, filepath) -> None:

@@ -1,5 +1,6 @@
 """AtomicCheckpointHook: mmengine's files and options, written atomically and in an
 order where a kill at any moment leaves a resumable checkpoint."""
+import errno
 import os
 import os.path as osp
 import re
@@ -12,9 +13,10 @@ from mmengine.hooks import CheckpointHook, Hook
 
 from mmseg_fcn_classic.engine.atomic_io import (AtomicLocalBackend, atomic_write_bytes,
                                                 temp_path)
-from mmseg_fcn_classic.engine.checkpoint import UntrustedPathError
+from mmseg_fcn_classic.engine.policy import UntrustedPathError
 from mmseg_fcn_classic.engine.hooks import AtomicCheckpointHook
 from mmseg_fcn_classic.engine.resume import ResumeError
+from mmseg_fcn_classic.engine.work_dir_lock import release_work_dir
 
 from .toy import ToyMetric, toy_runner
 
@@ -63,6 +65,12 @@ def test_same_files_as_mmengine(tmp_path, options):
     assert ids == expected_ids or ids[-len(expected_ids):] == expected_ids
     for key, value in expected['state_dict'].items():
         assert torch.equal(last['state_dict'][key], value), key
+    published = [n for n in os.listdir(tmp_path / 'ours')
+                 if re.search(r'-[0-9a-f]{8}\.pth$', n)]
+    assert bool(published) == ('published_keys' in options)
+    for name in published:  # a published copy keeps the run's config
+        checkpoint = torch.load(tmp_path / 'ours' / name, weights_only=False)
+        assert checkpoint['meta']['cfg'] == last['meta']['cfg'], name
 
 
 class SpyBackend(AtomicLocalBackend):
@@ -242,3 +250,34 @@ def test_previous_best_is_only_removed_from_the_hook_folder(tmp_path):
                max_iters=6, resume=True, load_from=str(ckpt)).train()
     assert victim.exists()
     assert (tmp_path / 'a' / 'best_acc_iter_6.pth').exists()
+
+
+class FullDiskBackend(AtomicLocalBackend):
+    """The disk fills up while iter_4.pth is written."""
+
+    def write_bytes(self, f, data):
+        if osp.basename(f.name).startswith('.iter_4.pth.tmp-'):
+            f.write(bytes(memoryview(data)[:1000]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        super().write_bytes(f, data)
+
+
+def test_full_disk_names_the_checkpoint_and_what_is_intact(tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    monkeypatch.setitem(file_backends, 'full_disk', FullDiskBackend)
+    register_backend('full_disk', FullDiskBackend, force=True)
+    runner = toy_runner(tmp_path, dict(type=AtomicCheckpointHook, interval=2,
+                                       by_epoch=False, max_keep_ckpts=1,
+                                       backend_args=dict(backend='full_disk')))
+    with pytest.raises(OSError) as err:
+        runner.train()
+    previous, failed = str(tmp_path / 'iter_2.pth'), str(tmp_path / 'iter_4.pth')
+    assert err.value.errno == errno.ENOSPC and err.value.filename == failed
+    assert (f'No space left on device: could not save checkpoint {failed}; nothing was '
+            f'replaced or removed: the previous checkpoint {previous} is intact and '
+            'last_checkpoint still names it') in str(err.value)
+    assert (tmp_path / 'last_checkpoint').read_text() == previous
+    # the crashed run still holds its work dir until the process ends
+    assert _files(tmp_path) == ['.train.lock', 'iter_2.pth', 'last_checkpoint']
+    assert _load_checkpoint(previous)['meta']['iter'] == 2
+    release_work_dir(str(tmp_path))

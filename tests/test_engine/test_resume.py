@@ -5,9 +5,9 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 
-from mmseg_fcn_classic.engine.checkpoint import (UntrustedPathError,
-                                                 find_resume_checkpoint)
+from mmseg_fcn_classic.engine.policy import UntrustedPathError
 from mmseg_fcn_classic.engine.resume import (ResumeError, check_resumable,
+                                             find_resume_checkpoint,
                                              optimizer_mismatch,
                                              select_resume_checkpoint)
 
@@ -131,3 +131,27 @@ def test_check_resumable():
                            {'params': [torch.nn.Parameter(torch.ones(1))]}], lr=1)
     assert '2 parameter groups' in optimizer_mismatch(two.state_dict(), sgd)
     assert optimizer_mismatch(sgd.state_dict(), sgd) is None
+
+
+@pytest.mark.parametrize('payload', ['zero_size_array', 'object_flag_dtype',
+                                     'negative_shape', 'legacy_storage_bomb'])
+def test_bare_resume_falls_back_past_any_unloadable_file(work, payload):
+    """Issue 20: last_checkpoint names a hostile file; the scan skips it, naming it
+    and why, and continues from the newest checkpoint that loads."""
+    from . import pickles
+    newest = work / 'iter_8.pth'
+    getattr(pickles, payload)(newest)
+    (work / 'last_checkpoint').write_text(str(newest))
+    path, skipped = find_resume_checkpoint(str(work))
+    assert path == str(work / 'iter_6.pth')
+    assert skipped[0][0] == str(newest) and 'does not load' in skipped[0][1]
+    assert str(newest) in skipped[0][1]  # the loader's own message names it too
+
+
+def test_checkpoint_without_iteration_is_skipped(work):
+    torch.save({'meta': {'iter': 'x'}, 'state_dict': {}, 'message_hub': {}},
+               work / 'iter_8.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_8.pth'))
+    path, skipped = find_resume_checkpoint(str(work))
+    assert path == str(work / 'iter_6.pth')
+    assert 'no iteration and epoch' in skipped[-1][1]

@@ -326,6 +326,32 @@ def test_huge_image_refused_from_its_header(tmp_path):
         read_image(str(path), max_pixels=MAX_PIXELS)
 
 
+def radiance_hdr(width: int, height: int) -> bytes:
+    """A black Radiance HDR image (what cv2 decodes and PIL cannot parse), written
+    scanline by scanline in its run-length encoding: 6000x6000 is 2.3 MB."""
+    runs = b''.join(bytes([128 + min(127, width - x), 0])
+                    for x in range(0, width, 127))
+    line = bytes([2, 2, width >> 8, width & 255]) + runs * 4
+    return (b'#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n' +
+            f'-Y {height} +X {width}\n'.encode() + line * height)
+
+
+def test_image_without_a_header_pil_reads_is_refused_before_decoding(tmp_path):
+    """Issue 20: a 2.3 MB HDR of 6000x6000 saved as .png decoded fully (1 GB)
+    before the pixel limit was checked."""
+    from mmseg_fcn_classic.apis.inference import MAX_PIXELS, read_image
+    small = tmp_path / 'small.png'
+    small.write_bytes(radiance_hdr(300, 20))
+    assert read_image(str(small), max_pixels=0).shape == (20, 300, 3)  # cv2 reads it
+    path = tmp_path / 'huge.png'
+    path.write_bytes(radiance_hdr(6000, 6000))
+    assert 2_000_000 < path.stat().st_size < 2_500_000
+    with pytest.raises(ValueError, match=rf"cannot read image '{path}': its size is "
+                       'not in a header PIL reads') as err:
+        read_image(str(path), max_pixels=MAX_PIXELS)
+    assert '--max-pixels 0' in str(err.value)
+
+
 def test_checkpoint_over_http_is_refused(infer, setup, tmp_path, capsys, monkeypatch):
     import functools
     import http.server

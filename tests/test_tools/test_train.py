@@ -2,8 +2,10 @@
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -165,6 +167,10 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_data):
                for k, v in probes[0]['end'].items()), 'weights changed'
     ckpt = torch.load(osp.join(work, 'iter_3.pth'), weights_only=False)
     assert len(ckpt['rng_states']) == 2
+    # rank 0 held the work dir for the whole run, and released it at the end
+    assert [p['lock_holder'] for p in probes] == [probes[0]['pid']] * 2
+    assert probes[1]['pid'] != probes[0]['pid']
+    assert not osp.exists(osp.join(work, '.train.lock'))
 
 
 # ---------------------------------------------------------------- issue 11
@@ -199,7 +205,7 @@ def test_load_from_http_is_refused(tmp_path, tiny_data):
 
 
 def test_bare_resume_ignores_schemes_in_last_checkpoint(tmp_path, tiny_data):
-    from mmseg_fcn_classic.engine.checkpoint import UntrustedPathError
+    from mmseg_fcn_classic.engine.policy import UntrustedPathError
     from mmseg_fcn_classic.tools.train import apply_resume
     work = tmp_path / 'work'
     work.mkdir()
@@ -225,3 +231,143 @@ def test_test_tool_rejects_a_checkpoint_that_does_not_fit(tmp_path, tiny_data):
     assert f'checkpoint {ckpt} does not fit the model' in str(err.value)
     assert 'foo.weight' in str(err.value) and 'backbone.conv1_1.weight' in str(err.value)
     test_tool.main(args + ['--non-strict'])  # an explicit partial load runs
+
+
+# ---------------------------------------------------------------- issue 20
+
+from tests.test_engine import pickles  # noqa: E402
+
+#: Runs training until the kill point named in FCN_TEST_PAUSE (kill_points.py).
+KILL_POINTS = ('tests.test_engine.kill_points', )
+
+
+def test_checkpoint_hook_of_a_users_config_is_upgraded(tmp_path):
+    """mmseg's schedules name mmengine's CheckpointHook (a user's config mixing our
+    parts into mmseg's bases keeps it): train.py upgrades it."""
+    from mmengine.hooks import CheckpointHook
+
+    from mmseg_fcn_classic.tools.train import upgrade_checkpoint_hooks
+
+    class OwnHook(CheckpointHook):
+        pass
+
+    path = tmp_path / 'mine.py'
+    path.write_text("_base_ = ['mmseg::_base_/default_runtime.py', "
+                    "'mmseg::_base_/schedules/schedule_20k.py']\n"
+                    'default_hooks = dict(checkpoint=dict(interval=500, '
+                    'max_keep_ckpts=1, save_best="mIoU"))\n'
+                    "custom_hooks = [dict(type='mmengine.CheckpointHook', interval=7)]\n")
+    cfg = Config.fromfile(str(path))
+    cfg.custom_hooks.append(dict(type=OwnHook))
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
+    notes = upgrade_checkpoint_hooks(cfg)
+    assert cfg.default_hooks.checkpoint == dict(  # built in mmseg's scope, as before
+        type='AtomicCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1,
+        save_best='mIoU', _scope_='mmseg')
+    assert cfg.custom_hooks[0] == dict(type='AtomicCheckpointHook', interval=7)
+    assert cfg.custom_hooks[1]['type'] is OwnHook
+    assert [level for level, _ in notes] == [20, 20, 30]
+    assert notes[0][1].startswith("default_hooks.checkpoint: mmengine's CheckpointHook "
+                                  'runs as AtomicCheckpointHook with the same options')
+    assert 'OwnHook is kept as it is: its saves are not atomic' in notes[2][1]
+    assert [level for level, _ in upgrade_checkpoint_hooks(cfg)] == [30]  # done once
+
+
+def _paused_run(cmd, cwd, announce, log, **env):
+    """Start training; return the process once it paused at FCN_TEST_PAUSE."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                            env=_env(FCN_TEST_ANNOUNCE=str(announce), **env))
+    deadline = time.monotonic() + 600
+    while not announce.exists():
+        assert proc.poll() is None, open(log.name).read()[-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return proc
+
+
+def test_kill_mid_save_with_mmengine_hook_then_resume_past_hostile_files(
+        tmp_path, tiny_data):
+    """A config naming mmengine's CheckpointHook (max_keep_ckpts=1), killed -9 while
+    iter_4.pth is written: iter_2.pth survives. A hostile iter_4.pth then takes
+    last_checkpoint, and iter_2.pth gets issue 20's stored-config payloads: a bare
+    --resume skips the first, naming it, and resumes from the second without
+    running anything."""
+    extra = ("default_hooks = dict(logger=dict(interval=1), "
+             "visualization=dict(draw=False), checkpoint=dict(type='CheckpointHook', "
+             "by_epoch=False, interval=2, max_keep_ckpts=1, save_best=None, "
+             "backend_args=dict(backend='pausing_atomic_local')))\n")
+    cfg = write_tiny_config(str(tmp_path / 'mine.py'), tiny_data, max_iters=6,
+                            custom_imports=KILL_POINTS, extra=extra)
+    work = tmp_path / 'work'
+    with open(tmp_path / 'run1.log', 'w') as log:
+        proc = _paused_run([sys.executable, TRAIN, cfg, '--work-dir', str(work)],
+                           tmp_path, tmp_path / 'paused', log,
+                           FCN_TEST_PAUSE='mid-write:iter_4.pth:1')
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert (tmp_path / 'run1.log').read_text().count(
+        "mmengine's CheckpointHook runs as AtomicCheckpointHook") == 1
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
+    assert [n for n in os.listdir(work) if n.startswith('.iter')] == [
+        f'.iter_4.pth.tmp-{proc.pid}']  # killed half-written; iter_2 kept
+    checkpoint = torch.load(work / 'iter_2.pth', weights_only=False)
+    marker = tmp_path / 'PWNED'
+    payload = pickles.OS_SYSTEM_CONFIG.format(marker=marker)
+    checkpoint['meta'].update(cfg=payload, config=pickles.CUSTOM_IMPORTS_CONFIG)
+    checkpoint['message_hub']['runtime_info']['cfg'] = payload
+    torch.save(checkpoint, work / 'iter_2.pth')
+    pickles.zero_size_array(work / 'iter_4.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_4.pth'))
+    (tmp_path / 'rt_evil.py').write_text(pickles.RT_EVIL.format(marker=str(marker)))
+
+    proc = subprocess.run(  # -m: the working folder (rt_evil.py) is on sys.path
+        [sys.executable, '-m', 'mmseg_fcn_classic.tools.train', cfg, '--work-dir',
+         str(work), '--resume'], cwd=tmp_path, env=_env(), capture_output=True,
+        text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert f"{work / 'iter_4.pth'}: (named in {work / 'last_checkpoint'}) does not " \
+        f"load (Refusing checkpoint '{work / 'iter_4.pth'}': it holds an array" in log
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert not marker.exists()
+    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == ['iter_6.pth']
+    assert not [n for n in os.listdir(work) if n.startswith('.iter')]
+
+
+def test_second_run_on_a_live_work_dir_is_refused(tmp_path, tiny_data):
+    """The first run, paused with its iter_2.pth half-written, is untouched by a
+    second start on the same work dir, and then finishes intact."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    extra = ("default_hooks = dict(logger=dict(interval=1), "
+             "visualization=dict(draw=False), checkpoint=dict(interval=2, "
+             "save_best=None, max_keep_ckpts=-1, "
+             "backend_args=dict(backend='pausing_atomic_local')))\n")
+    cfg = write_tiny_config(str(tmp_path / 'tiny.py'), tiny_data, max_iters=4,
+                            custom_imports=KILL_POINTS, extra=extra)
+    work = tmp_path / 'work'
+    go_on = tmp_path / 'continue'
+    with open(tmp_path / 'first.log', 'w') as log:
+        first = _paused_run([sys.executable, TRAIN, cfg, '--work-dir', str(work)],
+                            tmp_path, tmp_path / 'paused', log,
+                            FCN_TEST_PAUSE='mid-write:iter_2.pth:1',
+                            FCN_TEST_CONTINUE=str(go_on))
+        try:
+            before = sorted(os.listdir(work))
+            assert f'.iter_2.pth.tmp-{first.pid}' in before
+            second = subprocess.run(  # the same command again: a common slip
+                [sys.executable, TRAIN, cfg, '--work-dir', str(work)], cwd=tmp_path,
+                env=_env(), capture_output=True, text=True, timeout=300)
+            assert second.returncode == 1
+            assert (f"error: work dir '{work}' is in use by another training run: "
+                    f'pid {first.pid} on host ') in second.stderr
+            assert sorted(os.listdir(work)) == before  # nothing written or removed
+            go_on.touch()
+            assert first.wait(timeout=300) == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_4.pth')
+    for step in (2, 4):
+        assert _load_checkpoint(str(work / f'iter_{step}.pth'))['meta']['iter'] == step
+    assert not [n for n in os.listdir(work) if n.startswith('.')]  # lock released

@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from mmseg_fcn_classic.engine.checkpoint import load_stage_checkpoint, stage_finished
+from mmseg_fcn_classic.engine.stage import load_stage_checkpoint, stage_finished
+from mmseg_fcn_classic.utils.commands import tool_command
 from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -57,22 +58,50 @@ def test_staged_handover(tmp_path):
     assert proc.returncode == 0 and proc.stdout.count('skipping') == 3, proc.stdout
 
 
+def _stage_ckpt(path, step, max_iters, cfg=''):
+    """A runner checkpoint at ``step`` whose message hub records ``max_iters``."""
+    torch.save({'meta': {'iter': step, 'epoch': 0, 'cfg': cfg},
+                'state_dict': {'w': torch.ones(1)},
+                'message_hub': {'runtime_info': {'max_iters': max_iters}}}, path)
+
+
 def test_stage_loader_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match='last_checkpoint'):
+    with pytest.raises(FileNotFoundError, match='last_checkpoint') as err:
         load_stage_checkpoint('stage://' + str(tmp_path / 'missing'))
+    message = str(err.value)  # what an installed user runs, then the clone's script
+    installed = tool_command('train', 'STAGE_CONFIG --work-dir WORK_DIR')
+    assert message.index(installed) < message.index('tools/train_staged.sh')
     assert not stage_finished(str(tmp_path / 'missing'))
     # an unfinished stage: checkpoint at iteration 2 of 4
     work = tmp_path / 'half'
     work.mkdir()
     ckpt = work / 'iter_2.pth'
-    torch.save({'meta': {'iter': 2, 'cfg': 'train_cfg = dict(max_iters=4, '
-                         "type='IterBasedTrainLoop')\n"}, 'state_dict': {}}, ckpt)
+    _stage_ckpt(ckpt, 2, 4)
     (work / 'last_checkpoint').write_text(str(ckpt))
+    with pytest.raises(RuntimeError, match='iteration 2 of 4') as err:
+        load_stage_checkpoint('stage://' + str(work))
+    assert tool_command('train', f'STAGE_CONFIG --work-dir {work} --resume') in \
+        str(err.value)
+    _stage_ckpt(ckpt, 4, 4)
+    assert stage_finished(str(work))
+
+
+def test_stage_never_parses_the_stored_config(tmp_path):
+    """Issue 20's payload: a 232 KB plain-data config on which the old regex for
+    max_iters took 18 s (hours on a few MB). stage:// reads both numbers as data."""
+    import time
+    hostile = 'train_cfg = dict(\n' * 13_000
+    assert len(hostile) > 230_000
+    work = tmp_path / 'stage'
+    work.mkdir()
+    _stage_ckpt(work / 'iter_2.pth', 2, 4, cfg=hostile)
+    (work / 'last_checkpoint').write_text(str(work / 'iter_2.pth'))
+    start = time.monotonic()
     with pytest.raises(RuntimeError, match='iteration 2 of 4'):
         load_stage_checkpoint('stage://' + str(work))
-    torch.save({'meta': {'iter': 4, 'cfg': 'train_cfg = dict(max_iters=4)\n'},
-                'state_dict': {}}, ckpt)
+    _stage_ckpt(work / 'iter_2.pth', 4, 4, cfg=hostile * 8)  # 1.9 MB
     assert stage_finished(str(work))
+    assert time.monotonic() - start < 10
 
 
 def test_staged_resume_does_not_trust_a_work_dir(tmp_path):
@@ -102,8 +131,7 @@ def test_staged_resume_does_not_trust_a_work_dir(tmp_path):
 def test_stage_checkpoint_falls_back_when_last_checkpoint_is_garbled(tmp_path):
     work = tmp_path / 'done'
     work.mkdir()
-    torch.save({'meta': {'iter': 4, 'cfg': 'train_cfg = dict(max_iters=4)\n'},
-                'state_dict': {'w': torch.ones(1)}}, work / 'iter_4.pth')
+    _stage_ckpt(work / 'iter_4.pth', 4, 4)
     (work / 'last_checkpoint').write_bytes(b'')  # killed between truncate and write
     assert stage_finished(str(work))
     (work / 'last_checkpoint').write_text('stage:///elsewhere')

@@ -4,14 +4,16 @@ import os.path as osp
 import pickle
 from typing import Any, List, Optional, Tuple
 
-from mmengine.dist import is_main_process, master_only
+from mmengine.dist import (broadcast_object_list, get_world_size, is_main_process,
+                           master_only)
 from mmengine.hooks import CheckpointHook
 from mmengine.optim import OptimWrapper
 from mmseg.registry import HOOKS
 
 from ..atomic_io import BACKEND_NAME, AtomicLocalBackend, remove_stale_temp_files
-from ..checkpoint import plain_local_path
+from ..policy import load_checkpoint_file, plain_local_path, scheme_of
 from ..resume import ResumeError, check_resumable, select_resume_checkpoint
+from ..work_dir_lock import WorkDirLockedError, lock_work_dir, release_work_dir
 
 
 class _DeferredRemovals:
@@ -51,7 +53,12 @@ class AtomicCheckpointHook(CheckpointHook):
     * ``last_checkpoint`` is replaced atomically, after the checkpoint is complete;
     * old checkpoints (``max_keep_ckpts``) and the previous best checkpoint are
       removed only after that;
-    * temporary files an interrupted save left behind are removed before training.
+    * temporary files an interrupted save left behind are removed before training
+      (never those of a live process);
+    * rank 0 holds the work dir from ``before_run`` to ``after_run``
+      (:mod:`..work_dir_lock`): a second run on it stops at once, on every rank;
+    * a failed save (a full disk) raises an ``OSError`` naming the checkpoint and
+      saying that the previous one is intact.
 
     On resume it also checks what it reads: a checkpoint that cannot resume this
     run (a bare state dict, another optimizer) is an error naming the file; paths
@@ -67,12 +74,30 @@ class AtomicCheckpointHook(CheckpointHook):
     """
 
     def before_run(self, runner) -> None:
+        self._lock_work_dir(runner)
         # mmengine would pass the text of last_checkpoint to the loader unchecked
         if getattr(runner, '_resume', False) and runner._load_from is None:
             path = select_resume_checkpoint(runner.work_dir)
             if path is None:
                 runner._resume = False
             runner._load_from = path
+
+    @staticmethod
+    def _lock_work_dir(runner) -> None:
+        """Rank 0 holds the work dir (:mod:`..work_dir_lock`); if another live run
+        holds it, every rank stops."""
+        error = None
+        if is_main_process():
+            try:
+                lock_work_dir(runner.work_dir, runner.logger)
+            except WorkDirLockedError as err:
+                error = str(err)
+        if get_world_size() > 1:
+            shared = [error]
+            broadcast_object_list(shared, src=0)
+            error = shared[0]
+        if error:
+            raise WorkDirLockedError(error)
 
     def before_train(self, runner) -> None:
         out_dir = str(self.out_dir if self.out_dir is not None else runner.work_dir)
@@ -97,6 +122,10 @@ class AtomicCheckpointHook(CheckpointHook):
                 for path in remove_stale_temp_files(folder):
                     runner.logger.warning(f'removed {path}, left by a save that was '
                                           'interrupted')
+
+    def after_run(self, runner) -> None:
+        if is_main_process():
+            release_work_dir(runner.work_dir)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):
@@ -161,25 +190,42 @@ class AtomicCheckpointHook(CheckpointHook):
                                            pending + list(self.keep_ckpt_ids))
 
         ckpt_filename = self.filename_tmpl.format(step)
+        previous = getattr(self, 'last_ckpt', None)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir,
-            ckpt_filename,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
+        try:
+            runner.save_checkpoint(
+                self.out_dir,
+                ckpt_filename,
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args)
+            if is_main_process():
+                self.write_last_checkpoint(runner)
+        except OSError as err:
+            raise self._save_failed(err, self.last_ckpt, previous) from err
         if is_main_process():
-            self.write_last_checkpoint(runner)
             if outdated is not None and outdated != step:
                 self._remove(self.file_backend.join_path(
                     self.out_dir, self.filename_tmpl.format(outdated)))
         if self.max_keep_ckpts > 0:
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+    @staticmethod
+    def _save_failed(err: OSError, path: str, previous: Optional[str]) -> OSError:
+        """The error of a failed save: what failed, and what is still there."""
+        cause = err.__cause__ if isinstance(err.__cause__, OSError) else err
+        reason = cause.strerror or str(cause)
+        kept = (f'the previous checkpoint {previous} is intact and last_checkpoint '
+                'still names it' if previous else
+                'no earlier checkpoint of this run was touched')
+        return OSError(err.errno, f'{reason}: could not save checkpoint {path}; nothing '
+                       f'was replaced or removed: {kept}. Free space (or fix the '
+                       'folder), then continue with --resume.', path)
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         # mmengine removes the previous best before saving the new one: defer that
@@ -197,10 +243,15 @@ class AtomicCheckpointHook(CheckpointHook):
 
     @master_only
     def _publish_model(self, runner, ckpt_path: str) -> None:
-        # mmengine's, saving through this hook's (atomic) backend
+        # mmengine's, saving through this hook's (atomic) backend; the checkpoint is
+        # this run's own, so its stored config is copied as it is
         from mmengine.runner import save_checkpoint
         from mmengine.runner.checkpoint import _load_checkpoint
-        checkpoint = _load_checkpoint(ckpt_path)
+        if scheme_of(ckpt_path) is None:
+            checkpoint = load_checkpoint_file(ckpt_path, map_location='cpu',
+                                              keep_stored_configs=True)
+        else:
+            checkpoint = _load_checkpoint(ckpt_path)
         removed = [key for key in list(checkpoint) if key not in self.published_keys]
         for key in removed:
             checkpoint.pop(key)

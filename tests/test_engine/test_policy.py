@@ -1,4 +1,5 @@
-"""Checkpoint loading on torch>=2.6 and the CPU-distributed config fixes."""
+"""The unpickling policy (engine/policy.py): what a checkpoint may hold, and how
+every failure names the file."""
 import os
 import pickle
 
@@ -9,7 +10,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
 import mmseg_fcn_classic  # noqa: F401  (registers the loader schemes)
-from mmseg_fcn_classic.engine.checkpoint import TRUSTED_PREFIX, load_checkpoint_file
+from mmseg_fcn_classic.engine.policy import TRUSTED_PREFIX, load_checkpoint_file
 
 MARKER_ENV = 'FCN_CLASSIC_TEST_MARKER'
 
@@ -23,9 +24,9 @@ class _Payload:
 
 def test_local_scheme_is_ours():
     loader = CheckpointLoader._get_checkpoint_loader('work_dirs/x/iter_4.pth')
-    assert loader.__module__ == 'mmseg_fcn_classic.engine.checkpoint'
+    assert loader.__module__ == 'mmseg_fcn_classic.engine.schemes'
     assert CheckpointLoader._get_checkpoint_loader(
-        TRUSTED_PREFIX + 'a.pth').__module__ == 'mmseg_fcn_classic.engine.checkpoint'
+        TRUSTED_PREFIX + 'a.pth').__module__ == 'mmseg_fcn_classic.engine.schemes'
 
 
 def test_state_dict_loads_weights_only(tmp_path, monkeypatch):
@@ -123,9 +124,9 @@ def test_unreadable_file_named(tmp_path, content):
 
 # ---------------------------------------------------------------- issue 11 cases
 
-from mmseg_fcn_classic.engine.checkpoint import (  # noqa: E402
+from mmseg_fcn_classic.engine.policy import (  # noqa: E402
     MAX_INFLATION_ENV, CheckpointRefusedError, UntrustedPathError, plain_local_path,
-    scheme_of, stored_config_problem)
+    scheme_of)
 
 
 def _deflated_copy(src, dst):
@@ -151,48 +152,6 @@ def test_zip_that_inflates_is_refused_before_loading(tmp_path, monkeypatch):
     assert _load_checkpoint(str(bomb))['w'].shape == (2_000_000, )
 
 
-@pytest.mark.parametrize('text', [
-    "import os\nos.system('touch pwned')\n",
-    "model = dict(type=__import__('os').system('touch pwned'))\n",
-    "dict = exec\nx = dict('import os')\n",
-    "_base_ = ['/tmp/evil.py']\n",
-    "x = dict(a=().__class__)\n",
-    "with read_base():\n    x = 1\n",
-])
-def test_stored_config_that_is_code_is_refused(tmp_path, text):
-    assert stored_config_problem(text) is not None
-    for where in ('cfg', 'config'):
-        path = tmp_path / f'{where}.pth'
-        torch.save({'meta': {where: text}, 'state_dict': {'w': torch.ones(1)}}, path)
-        with pytest.raises(CheckpointRefusedError, match=rf"{path}.*meta\['{where}'\]"):
-            _load_checkpoint(str(path))
-    path = tmp_path / 'hub.pth'
-    torch.save({'message_hub': {'runtime_info': {'cfg': text}}}, path)
-    with pytest.raises(CheckpointRefusedError, match='runtime_info'):
-        _load_checkpoint(str(path))
-    assert _load_checkpoint('trusted://' + str(path))['message_hub']  # opt-in
-
-
-def test_shipped_configs_stored_as_data_pass():
-    """What the runner stores (Config.pretty_text) of every shipped config is data."""
-    import glob
-    from mmengine.config import Config
-    REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for path in sorted(glob.glob(os.path.join(REPO, 'configs', '*.py'))):
-        problem = stored_config_problem(Config.fromfile(path).pretty_text)
-        assert problem is None, (path, problem)
-
-
-def test_inferencer_does_not_execute_a_stored_config(tmp_path, marker):
-    """MMSegInferencer(model=None) executes meta['cfg']; the loader refuses it first."""
-    from mmseg.apis import MMSegInferencer
-    path = tmp_path / 'ckpt.pth'
-    cfg = f"import os\nopen({str(marker)!r}, 'w')\nmodel = dict(type='X')\n"
-    torch.save({'meta': {'cfg': cfg}, 'state_dict': {'w': torch.ones(1)}}, path)
-    with pytest.raises(CheckpointRefusedError, match=str(path)):
-        MMSegInferencer(model=None, weights=str(path), device='cpu')
-
-
 def test_scheme_of_and_plain_local_path():
     assert scheme_of('/a/iter_4.pth') is None and scheme_of('iter_4.pth') is None
     for path, scheme in [('trusted:///a.pth', 'trusted://'), ('http://h/a', 'http://'),
@@ -214,16 +173,23 @@ def test_stage_with_scheme_in_last_checkpoint_is_an_error(tmp_path, evil):
 
 def test_missing_vgg16_caffe_says_how_to_make_it(tmp_path, monkeypatch):
     """The configs' default backbone init: the error names the source and command."""
+    from mmseg_fcn_classic.utils.commands import tool_command
     from mmseg_fcn_classic.models.backbones.vgg16_fc import VGG16FC
     monkeypatch.chdir(tmp_path)
     backbone = VGG16FC(widths=(2, 2, 2, 2, 2), fc_channels=4, init_cfg=dict(
         type='Pretrained', checkpoint='checkpoints/vgg16_caffe.pth'))
     with pytest.raises(FileNotFoundError) as err:
         backbone.init_weights()
-    assert ('python tools/convert_weights.py VGG_ILSVRC_16_layers.caffemodel '
-            'checkpoints/vgg16_caffe.pth') in str(err.value)
+    message = str(err.value)  # the installed command first, the clone's second
+    installed = tool_command('convert_weights', 'VGG_ILSVRC_16_layers.caffemodel '
+                             'checkpoints/vgg16_caffe.pth')
+    clone = ('python tools/convert_weights.py VGG_ILSVRC_16_layers.caffemodel '
+             'checkpoints/vgg16_caffe.pth')
+    assert installed in message and clone in message
+    assert message.index(installed) < message.index(clone)
     with pytest.raises(FileNotFoundError) as err:
         _load_checkpoint('weights/fcn8s_voc.pth')
+    assert tool_command('convert_weights', 'SRC weights/fcn8s_voc.pth') in str(err.value)
     assert 'python tools/convert_weights.py SRC weights/fcn8s_voc.pth' in str(err.value)
 
 
@@ -234,3 +200,82 @@ def test_pretrained_init_cfg_over_http_is_refused(served, torch_home, evil):
         type='Pretrained', checkpoint=f'{served.url}/vgg16.pth'))
     with pytest.raises(CheckpointRefusedError, match='vgg16.pth'):
         backbone.init_weights()
+
+
+# ---------------------------------------------------------------- issue 20 payloads
+
+from mmseg_fcn_classic.engine.policy import CheckpointReadError  # noqa: E402
+
+from . import pickles  # noqa: E402
+
+
+@pytest.mark.parametrize('payload, error, reason', [
+    (pickles.zero_size_array, CheckpointRefusedError,
+     r'an array of shape \(1000000000000000,\) and dtype \[\]: '
+     r'1,000,000,000,000,000 elements'),
+    (pickles.object_flag_dtype, CheckpointReadError,
+     'TypeError: object pickle not returning list'),
+    (pickles.negative_shape, CheckpointReadError,
+     'ValueError: negative dimensions are not allowed'),
+    (pickles.negative_state_shape, CheckpointReadError, 'impossible dimension'),
+    (pickles.legacy_storage_bomb, CheckpointRefusedError,
+     'its storages declare 322,122,547,200 bytes in a [0-9,]+-byte file'),
+], ids=['zero-size-dtype', 'object-flags', 'negative-shape', 'negative-state-shape',
+        'legacy-300GiB'])
+def test_hostile_arguments_to_allowed_types_are_refused_naming_the_file(
+        tmp_path, payload, error, reason):
+    """Each payload is built only from allowlisted globals; torch alone hangs later
+    (10^15 elements), raises a bare error or reserves 300 GiB."""
+    path = payload(tmp_path / 'hostile.pth')
+    assert os.path.getsize(path) < 20_000
+    with pytest.raises(error, match=rf"(?s){path}.*{reason}"):
+        _load_checkpoint(path, map_location='cpu')
+
+
+def test_history_buffer_does_not_change_the_class(tmp_path):
+    """A buffer remapping 'mean' to 'max' loads, and every buffer's mean stays mean;
+    the statistics a file may name are fixed in our code."""
+    HistoryBuffer()  # mmengine registers its statistics lazily
+    before = dict(HistoryBuffer._statistics_methods)
+    loaded = _load_checkpoint(pickles.remapped_mean(tmp_path / 'remap.pth'))
+    assert HistoryBuffer._statistics_methods == before
+    assert HistoryBuffer._statistics_methods['mean'] is HistoryBuffer.mean
+    buf = loaded['message_hub']['log_scalars']['train/loss']
+    assert type(buf) is HistoryBuffer and buf.mean() == 1.0
+    fresh = HistoryBuffer([1.0, 3.0], [1, 1])
+    assert fresh.statistics('mean') == 2.0
+    # a name registered in this process does not widen what a file may fetch
+    HistoryBuffer._statistics_methods['custom'] = HistoryBuffer.max
+    try:
+        for name in ('custom', '__init__', '__subclasses__'):
+            path = pickles.save(pickles.runner_like(log_scalars={'x': pickles.history_buffer(
+                pickles.buffer_state(**{name: pickles.statistic(name)}))}),
+                tmp_path / f'{name}.pth')
+            with pytest.raises(CheckpointRefusedError,
+                               match=rf"(?s){path}.*getattr\(HistoryBuffer, '{name}'\)"):
+                _load_checkpoint(path)
+    finally:
+        del HistoryBuffer._statistics_methods['custom']
+
+
+@pytest.mark.parametrize('state, reason', [
+    ([1, 2], 'HistoryBuffer state is a list'),
+    (dict(max_length=-1), 'max_length -1 is not a positive integer'),
+    (dict(max_length=2, _log_history='x', _count_history='x'), 'not a 1-d numeric'),
+])
+def test_malformed_history_buffer_state_is_refused(tmp_path, state, reason):
+    """mmengine's __setstate__ raised a bare AttributeError on a list state."""
+    path = pickles.save(pickles.runner_like(
+        log_scalars={'x': pickles.history_buffer(state)}), tmp_path / 'buffer.pth')
+    with pytest.raises(CheckpointRefusedError, match=rf'(?s){path}.*{reason}'):
+        _load_checkpoint(path)
+
+
+def test_genuine_legacy_format_file_loads(tmp_path):
+    """pytorch-fcn's 2017 files are in torch's legacy format: the bound passes them."""
+    path = tmp_path / 'legacy.pth'
+    weights = {'conv1_1.weight': torch.randn(4, 3, 3, 3), 'w': torch.arange(5.)[1:]}
+    torch.save(weights, path, _use_new_zipfile_serialization=False)
+    loaded = _load_checkpoint(str(path))
+    for key, value in weights.items():
+        assert torch.equal(loaded[key], value)
