@@ -11,7 +11,8 @@ checked before any image is read: a file whose metadata is missing, not JSON, to
 large or deeply nested, or describes no usable convention (e.g. a std of 0) is
 refused, naming the file and the key. For each image, writes
 <out-dir>/<name>.png: a palette PNG whose pixel values are the class indices.
-
+A multi-head export (SIFT Flow's semantic + geometric net: metadata 'heads') also
+gives <out-dir>/<name>_<head>.png per other head (<name>_geo.png), in its colours.
 A multi-modal model (NYUDv2 colour + HHA or depth: one input per modality, metadata
 'modalities') takes the first modality's images as inputs and the others from
 --hha DIR / --depth DIR, matched by file name (same relative path and name; any image
@@ -31,6 +32,7 @@ import json
 import math
 import os
 import os.path as osp
+import re
 import sys
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
@@ -41,7 +43,8 @@ from PIL import Image, ImageOps
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 #: Metadata keys that must be there, and the others this tool reads.
 REQUIRED = ('mean', 'std', 'channel_order', 'input', 'output')
-OPTIONAL = ('pixel_range', 'layout', 'num_classes', 'classes', 'palette', 'modalities')
+OPTIONAL = ('pixel_range', 'layout', 'num_classes', 'classes', 'palette', 'heads',
+            'modalities')
 #: The modalities a multi-modal model may read (``--<name> DIR``), see
 #: :func:`parse_modalities`.
 MODALITY_NAMES = ('color', 'hha', 'depth')
@@ -49,6 +52,8 @@ MODALITY_NAMES = ('color', 'hha', 'depth')
 MAX_META_CHARS = 1 << 20
 #: A palette PNG holds class indices 0-255.
 MAX_CLASSES = 256
+#: Most heads of a multi-head export read (metadata ``heads``).
+MAX_HEADS = 16
 #: Default pixel limit (width x height), as ``mmseg-fcn-infer``'s.
 MAX_PIXELS = 4096 * 4096
 
@@ -186,24 +191,49 @@ def parse_convention(meta: Dict[str, str], where: str = 'model') -> Dict[str, An
         if key in conv and conv[key] != expected:
             raise ConventionError(f'{where}: metadata {key!r} is {_short(conv[key])}; '
                                   f'this tool feeds {expected!r}')
+    _check_labels(conv, where, '')
+    if 'heads' in conv:
+        _check_heads(conv['heads'], where)
+    return conv
+
+
+def _check_labels(conv: Dict[str, Any], where: str, prefix: str) -> None:
+    """Check ``num_classes``, ``classes`` and ``palette`` of the convention or of
+    one head (``prefix`` names it in the messages)."""
     num = conv.get('num_classes')
     if num is not None and (not isinstance(num, int) or isinstance(num, bool)
                             or not 1 <= num <= MAX_CLASSES):
-        raise ConventionError(f'{where}: metadata \'num_classes\' must be an integer '
-                              f'1-{MAX_CLASSES}, got {_short(num)}')
+        raise ConventionError(f'{where}: metadata \'{prefix}num_classes\' must be an '
+                              f'integer 1-{MAX_CLASSES}, got {_short(num)}')
     classes = conv.get('classes')
     if classes is not None and (not isinstance(classes, list) or not all(
             isinstance(c, str) for c in classes) or len(classes) > MAX_CLASSES):
-        raise ConventionError(f'{where}: metadata \'classes\' must be a list of at most '
-                              f'{MAX_CLASSES} names, got {_short(classes)}')
+        raise ConventionError(f'{where}: metadata \'{prefix}classes\' must be a list '
+                              f'of at most {MAX_CLASSES} names, got {_short(classes)}')
     palette = conv.get('palette')
     if palette is not None and (not isinstance(palette, list)
                                 or len(palette) > MAX_CLASSES
                                 or not all(_is_colour(c) for c in palette)):
-        raise ConventionError(f'{where}: metadata \'palette\' must be a list of at most '
-                              f'{MAX_CLASSES} [r, g, b] colours of 0-255, got '
-                              f'{_short(palette)}')
-    return conv
+        raise ConventionError(f'{where}: metadata \'{prefix}palette\' must be a list '
+                              f'of at most {MAX_CLASSES} [r, g, b] colours of 0-255, '
+                              f'got {_short(palette)}')
+
+
+def _check_heads(heads: Any, where: str) -> None:
+    """Check metadata ``heads``: per other head its ``output`` and labels."""
+    if not isinstance(heads, dict) or len(heads) > MAX_HEADS:
+        raise ConventionError(f'{where}: metadata \'heads\' must map at most '
+                              f'{MAX_HEADS} head names to their outputs, got '
+                              f'{_short(heads)}')
+    for name, head in heads.items():
+        if not re.fullmatch(r'[A-Za-z][A-Za-z0-9]*', name):
+            raise ConventionError(f'{where}: metadata \'heads\' names a head '
+                                  f'{_short(name)}; expected letters and digits')
+        if not isinstance(head, dict) or not isinstance(head.get('output'), str) \
+                or not head['output']:
+            raise ConventionError(f'{where}: metadata \'heads.{name}\' must name its '
+                                  f'output tensor, got {_short(head)}')
+        _check_labels(head, where, f'heads.{name}.')
 
 
 def _is_colour(value: Any) -> bool:
@@ -226,6 +256,12 @@ def read_convention(session, path: str = 'model') -> Dict[str, Any]:
         if not set(wanted) <= set(names):
             raise ConventionError(f'{path}: metadata {key!r} names {conv[key]!r}, but '
                                   f'the graph\'s {key}s are {names}')
+    outputs = [t.name for t in session.get_outputs()]
+    for name, head in conv.get('heads', {}).items():
+        if head['output'] not in outputs:
+            raise ConventionError(f'{path}: metadata \'heads.{name}\' names output '
+                                  f'{head["output"]!r}, but the graph\'s outputs are '
+                                  f'{outputs}')
     return conv
 
 
@@ -388,6 +424,37 @@ def segment_modalities(session, feeds: Dict[str, np.ndarray], convention: dict,
     return logits[0].argmax(0)
 
 
+def segment_heads(session, rgb: np.ndarray, convention: dict,
+                  where: str = 'model') -> Dict[Optional[str], np.ndarray]:
+    """Labels ``(H, W)`` of every head of one RGB image: None for the primary
+    (``output``), then each of metadata ``heads`` by name; one run of the graph.
+
+    Raises:
+        ValueError: The graph failed, or an output has another shape; names
+            ``where`` (the model file).
+    """
+    heads = convention.get('heads', {})
+    names = [None] + list(heads)
+    entries = [convention] + [heads[n] for n in heads]
+    try:
+        outputs = session.run([e['output'] for e in entries],
+                              {convention['input']: preprocess(rgb, convention)})
+    except Exception as e:  # noqa: BLE001  (onnxruntime raises its own types)
+        raise ValueError(f'{where} failed on a {rgb.shape[1]}x{rgb.shape[0]} image: '
+                         f'{e}') from None
+    labels = {}
+    for name, entry, logits in zip(names, entries, outputs):
+        num = entry.get('num_classes')
+        if (getattr(logits, 'ndim', 0) != 4 or logits.shape[0] != 1
+                or tuple(logits.shape[2:]) != rgb.shape[:2]
+                or (num is not None and logits.shape[1] != num)):
+            raise ValueError(f'{where}: output {entry["output"]!r} has shape '
+                             f'{getattr(logits, "shape", None)}, not (1, '
+                             f'{num or "C"}, {rgb.shape[0]}, {rgb.shape[1]})')
+        labels[name] = logits[0].argmax(0)
+    return labels
+
+
 def label_png(labels: np.ndarray, palette: Optional[List[List[int]]]) -> Image.Image:
     """A palette PNG image whose pixel values are the class indices."""
     if labels.max(initial=0) > 255:
@@ -479,18 +546,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     counts: Dict[int, int] = {}
     failures: List[Tuple[str, str]] = []
+    heads = convention.get('heads', {})
     for path, name in images:
         out = osp.join(args.out_dir, name + '.png')
         try:
             if isinstance(convention['input'], list):
-                labels = segment_modalities(session, modality_inputs(
+                maps = {None: segment_modalities(session, modality_inputs(
                     path, name, convention, dirs, args.max_pixels), convention,
-                    args.model)
+                    args.model)}
             else:
-                _, labels = segment(session, read_rgb(path, args.max_pixels),
-                                    convention, args.model)
+                maps = segment_heads(session, read_rgb(path, args.max_pixels),
+                                     convention, args.model)
             os.makedirs(osp.dirname(out), exist_ok=True)
+            labels = maps.pop(None)
             label_png(labels, convention.get('palette')).save(out)
+            for head, head_labels in maps.items():
+                out = osp.join(args.out_dir, f'{name}_{head}.png')
+                label_png(head_labels, heads[head].get('palette')).save(out)
         except ValueError as e:
             failures.append((path, str(e)))
             print(f'failed: {path}: {e}', file=sys.stderr)
@@ -502,8 +574,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             counts[int(value)] = counts.get(int(value), 0) + int(count)
     classes = convention.get('classes') or []
     names = {i: classes[i] if i < len(classes) else str(i) for i in counts}
-    print(f'wrote {len(images) - len(failures)} label PNGs under {args.out_dir}; pixels '
-          'per class: ' + ', '.join(f'{names[i]} {counts[i]}' for i in sorted(counts)))
+    written = (len(images) - len(failures)) * (1 + len(heads))
+    print(f'wrote {written} label PNGs under {args.out_dir}; pixels per class: '
+          + ', '.join(f'{names[i]} {counts[i]}' for i in sorted(counts)))
     if failures:
         print(f'error: {len(failures)} of {len(images)} images failed:', file=sys.stderr)
         for path, message in failures:

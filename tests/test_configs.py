@@ -15,6 +15,7 @@ import mmseg_fcn_classic  # noqa: F401
 from mmseg_fcn_classic.evaluation.metrics import FCNMetric
 from mmseg_fcn_classic.models.utils import fcn_spec
 from mmseg_fcn_classic.testing.synthetic import (make_demo_dataset, make_nyud_tree,
+                                                 make_siftflow_tree,
                                                  make_voc_sbd_tree)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -36,9 +37,12 @@ def trees(tmp_path_factory):
     voc = str(root / 'voc_sbd')
     make_voc_sbd_tree(voc)
     mmseg_voc = _make_mmseg_voc_aug_tree(root / 'mmseg_voc')
+    siftflow = str(root / 'sift-flow')
+    make_siftflow_tree(siftflow, trainval=('coast_a1', 'street_b2'), test=('forest_c3', ))
     nyud = str(root / 'nyud')
     make_nyud_tree(nyud)
-    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc, nyud=nyud)
+    return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc, siftflow=siftflow,
+                nyud=nyud)
 
 
 def _make_mmseg_voc_aug_tree(root):
@@ -64,6 +68,8 @@ def _data_root(cfg_name, trees):
         return trees['mmseg_voc']
     if 'polyps' in cfg_name or 'demo' in cfg_name:
         return trees['polyps']
+    if 'siftflow' in cfg_name:
+        return trees['siftflow']
     if 'nyud' in cfg_name:
         return trees['nyud']
     return trees['voc']
@@ -120,7 +126,12 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
         'randomness': dict(seed=0),
     }
     head = cfg.model.decode_head
-    if head.type in ('ClassicFCNHead', 'LateFusionFCNHead'):
+    if cfg.model.type == 'MultiHeadEncoderDecoder':  # decode_head: heads by name
+        for name, sub in head.items():
+            inputs = fcn_spec.head_inputs(sub.get('skips', fcn_spec.SKIPS), **NARROW)
+            options.update({f'model.decode_head.{name}.{k}': v
+                            for k, v in inputs.items()})
+    elif head.type in ('ClassicFCNHead', 'LateFusionFCNHead'):
         inputs = fcn_spec.head_inputs(head.get('skips', fcn_spec.SKIPS), **NARROW)
         options.update({f'model.decode_head.{k}': v for k, v in inputs.items()})
         if head.get('init_cfg'):  # e.g. the late-fusion head's stage:// scores
@@ -163,7 +174,8 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'AtomicCheckpointHook', 'LoggerHook', 'SegVisualizationHook',
             'ExactResumeHook'} <= hooks
-    assert type(runner.visualizer).__name__ == 'FCNSegLocalVisualizer'
+    from mmseg_fcn_classic.visualization import FCNSegLocalVisualizer
+    assert isinstance(runner.visualizer, FCNSegLocalVisualizer)  # or a subclass
     runner.train()
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
     assert 'val/mIoU' in runner.message_hub.log_scalars
@@ -178,6 +190,11 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     assert len(sample['inputs']) == 12  # 6 scales x (plain, flipped)
     pred = tta.test_step(pseudo_collate([sample]))[0]
     assert pred.pred_sem_seg.shape == sample['data_samples'][0].ori_shape
+    if cfg.model.type == 'MultiHeadEncoderDecoder':  # SIFT Flow: every head
+        assert pred.pred_geo_seg.shape == sample['data_samples'][0].ori_shape
+        assert 0 <= metrics['geo.aAcc'] <= 100
+        assert {'train/decode.sem.loss_ce', 'train/decode.geo.loss_ce'} <= set(
+            runner.message_hub.log_scalars)
 
 
 @pytest.mark.parametrize('name', sorted(REFERENCE))
@@ -203,6 +220,77 @@ def test_voc_configs_follow_reference_solver(name):
     expected_load = {'fcn16s_vgg16_voc.py': 'stage://work_dirs/fcn32s_vgg16_voc',
                      'fcn8s_vgg16_voc.py': 'stage://work_dirs/fcn16s_vgg16_voc'}
     assert cfg.load_from == expected_load.get(name)
+
+
+SIFTFLOW = {  # config -> (skips, lr, load_from): siftflow-fcn*/solver.prototxt
+    'fcn32s_vgg16_siftflow.py': ((), 1e-10, None),
+    'fcn16s_vgg16_siftflow.py': (('pool4', ), 1e-12,
+                                 'stage://work_dirs/fcn32s_vgg16_siftflow'),
+    'fcn8s_vgg16_siftflow.py': (('pool4', 'pool3'), 1e-12,
+                                'stage://work_dirs/fcn16s_vgg16_siftflow'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(SIFTFLOW))
+def test_siftflow_configs_follow_reference_solver(name):
+    skips, lr, load_from = SIFTFLOW[name]
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    model = cfg.model
+    assert model.type == 'MultiHeadEncoderDecoder'
+    assert list(model.decode_head) == ['sem', 'geo']
+    for head, classes in (('sem', 33), ('geo', 3)):
+        sub = model.decode_head[head]
+        assert sub.num_classes == classes
+        assert tuple(sub.get('skips', fcn_spec.SKIPS)) == skips
+        assert sub.loss_decode == dict(type='CrossEntropyLoss', reduction='sum')
+        assert not sub.get('learn_upsampling', False)  # equal weights: loss_weight 1
+    assert model.data_preprocessor.mean == (114.578, 115.294, 108.353)
+    assert model.data_preprocessor.weights == 'caffe'
+    assert (model.backbone.init_cfg is None) == (load_from is not None)
+    assert cfg.load_from == load_from
+    opt = cfg.optim_wrapper
+    assert (opt.optimizer.lr, opt.optimizer.momentum, opt.optimizer.weight_decay) == (
+        lr, 0.99, 5e-4)
+    assert opt.paramwise_cfg == dict(bias_lr_mult=2.0, bias_decay_mult=0.0)
+    assert cfg.param_scheduler == []  # lr_policy fixed
+    assert cfg.train_cfg.max_iters == 300000 and cfg.train_cfg.val_interval == 2000
+    assert cfg.train_dataloader.batch_size == 1
+    assert cfg.train_dataloader.dataset.split == 'trainval'
+    assert cfg.test_dataloader.dataset.split == 'test'
+    assert [t['type'] for t in cfg.train_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadFCNAnnotations', 'LoadHeadAnnotations',
+        'PackMultiLabelSegInputs']
+    assert cfg.test_evaluator == dict(type='MultiHeadFCNMetric', heads=dict(geo=('aAcc', )),
+                                      present_classes_only=True)
+    assert cfg.tta_model.type == 'MultiHeadSegTTAModel'
+    assert cfg.visualizer.type == 'MultiHeadSegLocalVisualizer'
+
+
+def test_metafile_siftflow_entries():
+    """The released caffemodel of each net (its caffemodel-url) and, for FCN-16s,
+    Table 5 of the CVPR paper, as the config's comment states it."""
+    import re
+
+    from mmengine.fileio import load
+    models = {m['Name']: m for m in load(osp.join(REPO, 'configs', 'metafile.yaml'))['Models']}
+    for name in SIFTFLOW:
+        model = models[name[:-3]]
+        net = f"siftflow-{name.split('_')[0]}"
+        url = f'http://dl.caffe.berkeleyvision.org/{net}-heavy.caffemodel'
+        assert model['Converted From']['Weights'] == model['Weights'] == url
+        assert model['Alias'] == [net]
+        (source, ) = model['Released Weights']
+        assert (source['URL'], source['Format'], source['md5']) == (url, 'caffe', None)
+        assert source['Source'].endswith(f'/{net}/caffemodel-url')
+    text = open(osp.join(REPO, 'configs', 'fcn16s_vgg16_siftflow.py')).read()
+    found = re.search(r'Table 5 of the CVPR paper\): pixel acc\. ([\d.]+), mean acc\. '
+                      r'([\d.]+),\s*#\s*mean IU ([\d.]+), f\.w\. IU ([\d.]+), '
+                      r'geometric acc\. ([\d.]+)', text)
+    metrics = models['fcn16s_vgg16_siftflow']['Results']['Metrics']
+    assert [metrics[k] for k in ('aAcc', 'mAcc', 'mIoU', 'fwIoU', 'geo.aAcc')] == [
+        float(v) for v in found.groups()] == [85.2, 51.7, 39.5, 76.1, 94.3]
+    assert 'Results' not in models['fcn32s_vgg16_siftflow']  # not in the paper
+    assert 'Results' not in models['fcn8s_vgg16_siftflow']
 
 
 def test_polyps_config_follows_tutorial():

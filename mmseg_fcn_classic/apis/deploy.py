@@ -3,10 +3,12 @@ TorchScript-frozen backbone for fixed-shape CPU inference.
 
 Export (:func:`export_program`, :func:`save_onnx`, :func:`save_exported_program`)
 captures the network as a tensor function, normalised image ``(N, 3, H, W)`` to
-logits ``(N, C, H, W)`` at the same size (a multi-modal model: one normalised input
-per modality), through ``torch.export`` (not ``torch.jit.trace``). With dynamic
-height and width the crops stay exact for every size down to 1x1. The files carry the input convention (mean, std,
-channel order) so that a runtime without mmseg can prepare images.
+logits ``(N, C, H, W)`` at the same size, through ``torch.export`` (not
+``torch.jit.trace``); a multi-head segmentor gives one logits output per head, a
+multi-modal model takes one normalised input per modality. With dynamic height and
+width the crops stay exact for every size down to 1x1. The files carry the input
+convention (mean, std, channel order) so that a runtime without mmseg can prepare
+images.
 
 An eager CPU forward reorders every weight and activation into oneDNN's blocked
 layout and back, and runs each ReLU as a separate pass. TorchScript's ``freeze`` +
@@ -25,11 +27,19 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..models.layers import GemmConv2d
+from ..models.segmentors import decode_heads
+from ..models.utils.heads import head_meta
 
 #: Name of the input convention inside an exported program file (``extra_files``).
 CONVENTION_FILE = 'input_convention.json'
 #: Names of the exported graph's input and output.
 INPUT_NAME, OUTPUT_NAME = 'image', 'logits'
+
+
+def output_name(head: Optional[str]) -> str:
+    """The exported output of a head: ``logits`` for the primary head,
+    ``<head>_logits`` for another (e.g. SIFT Flow's ``geo_logits``)."""
+    return OUTPUT_NAME if head is None else f'{head}_{OUTPUT_NAME}'
 
 
 def input_convention(model: nn.Module) -> Dict[str, Any]:
@@ -47,7 +57,10 @@ def input_convention(model: nn.Module) -> Dict[str, Any]:
         dict: ``mean``, ``std`` (lists of float), ``channel_order``
         (``'bgr'`` | ``'rgb'``), ``pixel_range`` (``'0-255'``), ``layout``
         (``'NCHW'``), ``input`` / ``output`` (the graph's tensor names),
-        ``num_classes`` and, when known, ``classes`` and ``palette``.
+        ``num_classes`` and, when known, ``classes`` and ``palette``, all of the
+        primary head. A multi-head model adds ``outputs`` (every output, the
+        primary's first) and ``heads``: per other head its ``output``,
+        ``num_classes``, ``classes`` and ``palette``.
 
     Example:
         >>> from mmseg_fcn_classic.models import FCNDataPreProcessor
@@ -65,14 +78,19 @@ def input_convention(model: nn.Module) -> Dict[str, Any]:
         pixel_range='0-255', layout='NCHW', input=INPUT_NAME, output=OUTPUT_NAME)
     if hasattr(pre, 'modality_conventions'):  # stacked modalities (NYUDv2)
         convention.update(multimodal_convention(pre.modality_conventions()))
-    head = getattr(model, 'decode_head', None)
-    if head is not None:
-        convention['num_classes'] = int(head.out_channels)
     meta = getattr(model, 'dataset_meta', None) or {}
-    for key in ('classes', 'palette'):
-        if meta.get(key) is not None:
-            convention[key] = [list(v) if isinstance(v, (list, tuple)) else v
-                               for v in meta[key]]
+    heads = decode_heads(model) if hasattr(model, 'decode_head') else {}
+    for name, head in heads.items():
+        entry = convention if name is None else dict(output=output_name(name))
+        entry['num_classes'] = int(head.out_channels)
+        for key, value in head_meta(meta, name).items():
+            if value is not None:
+                entry[key] = [list(v) if isinstance(v, (list, tuple)) else v
+                              for v in value]
+        if name is not None:
+            convention.setdefault('heads', {})[name] = entry
+    if len(heads) > 1:
+        convention['outputs'] = [output_name(name) for name in heads]
     return convention
 
 
@@ -135,7 +153,8 @@ def use_plain_convolutions(model: nn.Module) -> nn.Module:
 
 class SegmentationNet(nn.Module):
     """A segmentor's network as a tensor function: normalised images to logits at
-    the same size.
+    the same size; a tuple of them, one per head (primary first), for a
+    ``MultiHeadEncoderDecoder``.
 
     ``ClassicFCNHead`` crops to the input size itself; other heads' logits are
     resized bilinearly, as mmseg's ``predict_by_feat`` does.
@@ -156,9 +175,14 @@ class SegmentationNet(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor):
         feats = self.model.extract_feat(x)
-        head = self.model.decode_head
+        outs = tuple(self._logits(head, feats, x)
+                     for head in decode_heads(self.model).values())
+        return outs[0] if len(outs) == 1 else outs
+
+    @staticmethod
+    def _logits(head: nn.Module, feats, x: Tensor) -> Tensor:
         from ..models.decode_heads import ClassicFCNHead
         if isinstance(head, ClassicFCNHead):
             return head(feats, out_size=x.shape[-2:])
@@ -211,10 +235,10 @@ def export_program(model: nn.Module,
 
     Returns:
         torch.export.ExportedProgram: Input ``(1, 3, H, W)`` float32, output
-        ``(1, num_classes, H, W)`` logits. A model of several modalities
-        (``MultiModalDataPreProcessor``) takes one input per modality
-        (:class:`MultiModalSegmentationNet`), e.g. colour ``(1, 3, H, W)`` and
-        depth ``(1, 1, H, W)``.
+        ``(1, num_classes, H, W)`` logits (one per head of a multi-head model). A
+        model of several modalities (``MultiModalDataPreProcessor``) takes one input
+        per modality (:class:`MultiModalSegmentationNet`), e.g. colour
+        ``(1, 3, H, W)`` and depth ``(1, 1, H, W)``.
     """
     model = use_plain_convolutions(model.eval()).cpu().float()
     table = getattr(model.data_preprocessor, 'channel_table', None)
@@ -301,7 +325,7 @@ def save_onnx(program: 'torch.export.ExportedProgram', path: str,
     inputs = convention.get('input', INPUT_NAME)
     onnx_program = torch.onnx.export(
         program, input_names=inputs if isinstance(inputs, list) else [inputs],
-        output_names=[OUTPUT_NAME],
+        output_names=convention.get('outputs', [OUTPUT_NAME]),
         opset_version=opset_version, dynamo=True)
     onnx_program.model.metadata_props.update(
         {key: json.dumps(value) for key, value in convention.items()})

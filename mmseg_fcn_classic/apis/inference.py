@@ -18,6 +18,8 @@ from mmengine.dataset import Compose
 from PIL import Image
 
 from ..datasets.validation import header_size
+from ..models.segmentors import decode_heads
+from ..models.utils.heads import head_fields, head_meta, select_head
 from ..visualization.palette import label_image, overlay_image, resolve_palette
 
 #: File suffixes collected from folders (case-insensitive).
@@ -220,6 +222,34 @@ def config_metainfo(cfg: Config) -> dict:
     return meta
 
 
+def resolve_dataset_meta(model: torch.nn.Module, *metas: Optional[dict]) -> dict:
+    """Class names and palette of every head of ``model``, from the first of
+    ``metas`` that fits each head's number of classes (else generated).
+
+    Args:
+        model (nn.Module): A segmentor (one head, or a ``MultiHeadEncoderDecoder``).
+        *metas (dict, optional): Dataset metas, most trusted first.
+
+    Returns:
+        dict: ``classes`` and ``palette``, and ``<head>_classes`` /
+        ``<head>_palette`` for the other heads.
+    """
+    result: dict = {}
+    for name, head in decode_heads(model).items():
+        num_classes = head.num_classes
+        options = [head_meta(meta, name) for meta in metas]
+        for meta in options:
+            if meta['classes'] and len(meta['classes']) == num_classes:
+                classes = list(meta['classes'])
+                break
+        else:
+            classes = [str(i) for i in range(num_classes)]
+        fields = head_fields(name)
+        result[fields.classes] = classes
+        result[fields.palette] = resolve_palette(num_classes, *options)
+    return result
+
+
 def init_model(config: str, checkpoint: str, device: str = 'cpu',
                cfg_options: Optional[dict] = None,
                strict: bool = True) -> torch.nn.Module:
@@ -230,7 +260,8 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
     unexpected or mis-sized tensors are an error naming them, unless ``strict`` is
     False (a partial load, logged). ``model.dataset_meta`` comes from the
     checkpoint's ``meta['dataset_meta']``, else from the config's test dataset,
-    else it is a generated palette. The config stored in the checkpoint is never
+    else it is a generated palette; for every head of a multi-head model
+    (:func:`resolve_dataset_meta`). The config stored in the checkpoint is never
     used.
 
     Args:
@@ -252,33 +283,64 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     model = mmseg_init_model(cfg, None, device='cpu', cfg_options=cfg_options)
     ckpt = load_model_weights(model, checkpoint, strict=strict, map_location='cpu')
-    num_classes = model.decode_head.num_classes
     ckpt_meta = (ckpt.get('meta') or {}).get('dataset_meta') if isinstance(
         ckpt, dict) else None
-    cfg_meta = config_metainfo(model.cfg)
-    for meta in (ckpt_meta, cfg_meta):
-        if meta and meta.get('classes') and len(meta['classes']) == num_classes:
-            classes = list(meta['classes'])
-            break
-    else:
-        classes = [str(i) for i in range(num_classes)]
-    model.dataset_meta = dict(classes=classes,
-                              palette=resolve_palette(num_classes, ckpt_meta, cfg_meta))
+    model.dataset_meta = resolve_dataset_meta(model, ckpt_meta,
+                                              config_metainfo(model.cfg))
     model.to(device)
     model.eval()
     return model
 
 
 def segment_image(model: torch.nn.Module, pipeline: Compose,
-                  img: Optional[np.ndarray],
+                  img: Optional[np.ndarray], head: Optional[str] = None,
                   results: Optional[dict] = None) -> np.ndarray:
     """Run one BGR image (or the pipeline's input ``results``, e.g. the files of a
-    multi-modal sample) through the pipeline and model; return ``(H, W)`` labels."""
+    multi-modal sample) through the pipeline and model; return ``(H, W)`` labels
+    of head ``head`` (None: the primary head, mmseg's ``pred_sem_seg``)."""
     data = pipeline(dict(img=img) if results is None else dict(results))
     batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
     with torch.no_grad():
         result = model.test_step(batch)[0]
-    return result.pred_sem_seg.data[0].cpu().numpy()
+    return result.get(head_fields(head).pred).data[0].cpu().numpy()
+
+
+def check_head(model: torch.nn.Module, head: Optional[str]) -> None:
+    """Raise ValueError unless ``head`` is None or a non-primary head of ``model``."""
+    heads = [name for name in decode_heads(model) if name is not None]
+    if head is not None and head not in heads:
+        raise ValueError(f'the model has no head {head!r}; its other heads: '
+                         f'{", ".join(heads) or "none (one head)"}')
+
+
+def show_result(model: torch.nn.Module, img, result, head: Optional[str] = None,
+                **kwargs) -> np.ndarray:
+    """mmseg's ``show_result_pyplot`` for head ``head`` of a prediction.
+
+    Args:
+        model (nn.Module): The segmentor (its ``dataset_meta`` names each head's
+            classes and palette).
+        img (str | np.ndarray): The image.
+        result (SegDataSample): From mmseg's ``inference_model``.
+        head (str, optional): The head to draw, e.g. ``'geo'``. Defaults to None
+            (the primary head, as ``show_result_pyplot`` draws it).
+        **kwargs: ``show_result_pyplot`` arguments (``opacity``, ``out_file``,
+            ``show``, ...).
+
+    Returns:
+        np.ndarray: The drawn RGB image.
+    """
+    from types import SimpleNamespace
+
+    from mmseg.apis import show_result_pyplot
+    if head is None:
+        return show_result_pyplot(model, img, result, **kwargs)
+    check_head(model, head)
+    meta = head_meta(model.dataset_meta, head)
+    view = SimpleNamespace(dataset_meta=dict(
+        classes=meta['classes'],
+        palette=resolve_palette(len(meta['classes']), meta)))
+    return show_result_pyplot(view, img, select_head(result, head), **kwargs)
 
 
 def run_inference(model: torch.nn.Module,
@@ -289,6 +351,7 @@ def run_inference(model: torch.nn.Module,
                   progress: bool = True,
                   max_pixels: Optional[int] = MAX_PIXELS,
                   errors: Optional[List[Tuple[str, str]]] = None,
+                  head: Optional[str] = None,
                   modality_dirs: Optional[Dict[str, str]] = None) -> List[dict]:
     """Segment every image of ``inputs``; write ``labels/`` and ``overlays/`` PNGs.
 
@@ -306,6 +369,8 @@ def run_inference(model: torch.nn.Module,
         errors (list, optional): If given, an image that cannot be read, segmented
             or written is reported here as ``(path, message)`` and the others go
             on; if None, the first failure raises. Defaults to None.
+        head (str, optional): Segment with this head of a multi-head model
+            (e.g. SIFT Flow's ``'geo'``). Defaults to None (the primary head).
         modality_dirs (dict[str, str], optional): For a multi-modal model
             (``MultiModalDataPreProcessor``, e.g. NYUDv2 colour + HHA): ``inputs``
             are the first modality's images and this maps each other modality to
@@ -319,11 +384,12 @@ def run_inference(model: torch.nn.Module,
     from tqdm import tqdm
     if not 0 <= opacity <= 1:
         raise ValueError(f'opacity must be in [0, 1], got {opacity}')
+    check_head(model, head)
     check_modality_dirs(model.cfg, modality_dirs)
     modalities = config_modalities(model.cfg)
     images = collect_images(inputs)
     pipeline = build_inference_pipeline(model.cfg)
-    palette = model.dataset_meta['palette']
+    palette = head_meta(model.dataset_meta, head)['palette']
     device = next(model.parameters()).device
     records = []
     bar = tqdm(images, desc='segmenting', unit='img', disable=not progress)
@@ -332,7 +398,7 @@ def run_inference(model: torch.nn.Module,
             files = None if modalities is None else modality_files(
                 path, name, modalities, modality_dirs or {})
             record = _segment_file(model, pipeline, palette, device, path, name,
-                                   out_dir, opacity, max_pixels, files)
+                                   out_dir, opacity, max_pixels, head, files)
         except (ValueError, OSError, RuntimeError) as e:
             if errors is None:
                 raise
@@ -351,15 +417,16 @@ def run_inference(model: torch.nn.Module,
 
 def _segment_file(model, pipeline, palette, device, path: str, name: str,
                   out_dir: str, opacity: float, max_pixels: Optional[int],
+                  head: Optional[str] = None,
                   files: Optional[Dict[str, str]] = None) -> dict:
     img = read_image(path, max_pixels)
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     start = time.perf_counter()
     if files is None:
-        label = segment_image(model, pipeline, img)
+        label = segment_image(model, pipeline, img, head)
     else:  # the pipeline's LoadMultiModalImageFromFiles reads every modality
-        label = segment_image(model, pipeline, None,
+        label = segment_image(model, pipeline, None, head,
                               dict(img_path=path, modality_paths=files,
                                    modalities=tuple(files)))
     if device.type == 'cuda':

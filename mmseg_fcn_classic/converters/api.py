@@ -130,8 +130,15 @@ def convert_file(src: str, fmt: Optional[str] = None,
                                  bgr_to_rgb=bool(pixels['bgr_to_rgb'])),
     }
     report['input_convention'] = meta['input_convention']
+    heads = report.get('heads')
     score = state_dict.get('decode_head.score_fr.weight')
-    if score is not None:
+    if heads:
+        meta.update(multi_head_meta(state_dict, heads))
+        if 'dataset_meta' in meta:
+            report['notes'].append(
+                f"heads {', '.join(f'{h} ({n} classes)' for h, n in meta['heads'].items())}"
+                f": recorded the {meta['dataset']} classes and palettes as dataset_meta")
+    elif score is not None:
         meta['num_classes'] = int(score.shape[0])
         if score.shape[0] == 21:
             meta['dataset_meta'] = dict(classes=list(get_classes('voc')),
@@ -149,6 +156,28 @@ def convert_file(src: str, fmt: Optional[str] = None,
     checkpoint = {'state_dict': {k: v.contiguous() for k, v in state_dict.items()},
                   'meta': meta}
     return checkpoint, report
+
+
+#: Datasets of the multi-head reference nets, by their heads and class counts.
+MULTI_HEAD_DATASETS = {(('sem', 33), ('geo', 3)): 'SIFT Flow'}
+
+
+def multi_head_meta(state_dict: Dict[str, torch.Tensor],
+                    heads: List[str]) -> Dict[str, Any]:
+    """Checkpoint meta of a multi-head net: ``num_classes`` (the primary head's),
+    ``heads`` (classes per head) and, for a known dataset, its ``dataset_meta``
+    with ``classes`` / ``palette`` and ``<head>_classes`` / ``<head>_palette``."""
+    counts = {h: int(state_dict[f'decode_head.{h}.score_fr.weight'].shape[0])
+              for h in heads}
+    meta: Dict[str, Any] = dict(num_classes=counts[heads[0]], heads=counts)
+    dataset = MULTI_HEAD_DATASETS.get(tuple(counts.items()))
+    if dataset == 'SIFT Flow':
+        from ..datasets.siftflow import SiftFlowDataset
+        meta['dataset'] = dataset
+        meta['dataset_meta'] = {
+            k: [list(v) if isinstance(v, (list, tuple)) else v for v in values]
+            for k, values in SiftFlowDataset.METAINFO.items()}
+    return meta
 
 
 def torchvision_report(state_dict: Dict[str, torch.Tensor], tv_report: dict) -> dict:
@@ -171,6 +200,8 @@ def format_report(report: dict, dst: str) -> str:
     """Render a conversion report for the terminal."""
     what = ('VGG16 backbone' if report['variant'] == 'vgg16' else
             f"FCN-{report['variant']}")
+    if report.get('heads'):
+        what += f", heads {', '.join(report['heads'])}"
     lines: List[str] = [f"converted {report.get('format')} weights ({what})"]
     for src, dst_key, shape in report.get('mapped', []):
         lines.append(f'  mapped   {src} -> {dst_key} {tuple(shape)}')

@@ -33,7 +33,7 @@ import torch
 from ..models.utils import fcn_spec
 from .late_fusion import convert_late_fusion_state_dict
 from .pytorch_fcn import (BACKBONE_LAYERS, DECONV_LAYERS, SCORE_LAYERS,
-                          convert_reference_state_dict)
+                          convert_reference_state_dict, with_head_layers)
 
 # Protobuf wire types.
 VARINT, FIXED64, LEN, START_GROUP, END_GROUP, FIXED32 = 0, 1, 2, 3, 4, 5
@@ -440,7 +440,8 @@ def caffe_to_reference(
     """Collect the blobs of a VGG16 / FCN Caffe net under reference names.
 
     The result uses the pytorch-fcn layout (``conv1_1.weight``, ``fc6.bias``,
-    ``score_fr.weight``, ``upscore2.weight``, ...), with InnerProduct ``fc6`` /
+    ``score_fr.weight``, ``upscore2.weight``, ...; the head layers of a
+    multi-head net keep their suffix: ``score_fr_sem.weight``), with InnerProduct ``fc6`` /
     ``fc7`` weights reshaped into convolution weights and legacy 4-D biases
     flattened (VGG16's ``fc8`` classifier is passed on as it is, to be dropped).
     ``Scale`` layers of the at-once net are checked against their constants and
@@ -471,7 +472,7 @@ def caffe_to_reference(
         report['modalities'] = suffixes
     ref: Dict[str, np.ndarray] = {}
     for suffix in suffixes:
-        for base in BACKBONE_LAYERS + ('fc8', ) + SCORE_LAYERS:
+        for base in BACKBONE_LAYERS + ('fc8', ) + with_head_layers(SCORE_LAYERS):
             name = base + suffix
             layer = by_name.pop(name, None)
             if layer is None:
@@ -490,7 +491,7 @@ def caffe_to_reference(
                                          ref[f'{feeder}{suffix}.bias'].size, report)
             ref[f'{name}.weight'] = weight
             ref[f'{name}.bias'] = bias
-    for name in DECONV_LAYERS:
+    for name in with_head_layers(DECONV_LAYERS):
         layer = by_name.pop(name, None)
         if layer is None:
             continue

@@ -37,6 +37,18 @@ VARIANTS = tuple(fcn_spec.VARIANTS) + ('vgg16', )
 SCORE_INPUTS = {fcn_spec.score_name(lv): fcn_spec.level_source(lv)
                 for lv in fcn_spec.HEAD_LEVELS}
 
+#: Every head suffix of :data:`~..models.utils.fcn_spec.MULTI_HEAD_NETS`.
+HEAD_SUFFIXES = tuple(dict.fromkeys(
+    head for heads in fcn_spec.MULTI_HEAD_NETS.values() for head in heads))
+
+
+def with_head_layers(names: Tuple[str, ...]) -> Tuple[str, ...]:
+    """``names`` and their per-head names in the multi-head nets
+    (``score_fr`` -> ``score_fr``, ``score_fr_sem``, ``score_fr_geo``)."""
+    return names + tuple(fcn_spec.head_layer_name(n, h) for h in HEAD_SUFFIXES
+                         for n in names)
+
+
 #: Wrapper keys of training checkpoints that hold the model's state dict.
 STATE_DICT_KEYS = ('model_state_dict', 'state_dict', 'model')
 
@@ -138,6 +150,9 @@ def convert_reference_state_dict(
         (``[src, dst, shape]``), ``reshaped``, ``dropped`` (``[src, reason]``),
         ``notes``; all plain Python types.
 
+    A multi-head net (``score_fr_sem``, ``score_fr_geo``, ...: see
+    :func:`convert_multi_head_state_dict`) gives ``decode_head.<head>.*`` keys.
+
     Raises:
         ValueError: Missing layers or inconsistent shapes.
 
@@ -152,6 +167,9 @@ def convert_reference_state_dict(
         >>> report['variant'], ours['decode_head.upscore.weight'].shape
         ('32s', torch.Size([3, 3, 64, 64]))
     """
+    heads = detect_heads(state_dict.keys())
+    if heads:
+        return convert_multi_head_state_dict(state_dict, heads, variant)
     detected = detect_variant(state_dict.keys())
     if variant is None:
         variant = detected
@@ -199,6 +217,104 @@ def convert_reference_state_dict(
             'FCN-8s and FCN-8s at-once share layer names; pass variant '
             "'8s-atonce' for at-once weights (its head scales pool4 by 0.01 and "
             'pool3 by 0.0001)')
+    return out, report
+
+
+def detect_heads(names) -> Tuple[str, ...]:
+    """The heads of a multi-head reference net from its layer names, or ``()``.
+
+    Args:
+        names (Iterable[str]): Layer names or state-dict keys.
+
+    Returns:
+        tuple[str, ...]: The heads of the :data:`~..models.utils.fcn_spec.
+        MULTI_HEAD_NETS` entry whose ``score_fr_<head>`` layers are there, the
+        primary first; ``()`` for a one-head net or a VGG16.
+
+    Raises:
+        ValueError: Only some heads of a multi-head net are there.
+
+    Example:
+        >>> detect_heads(['conv1_1.weight', 'score_fr_geo.bias', 'score_fr_sem.bias'])
+        ('sem', 'geo')
+    """
+    layers = {n.rsplit('.', 1)[0] for n in names}
+    if 'score_fr' in layers:
+        return ()
+    for net, heads in fcn_spec.MULTI_HEAD_NETS.items():
+        found = [h for h in heads if fcn_spec.head_layer_name('score_fr', h) in layers]
+        if found and len(found) < len(heads):
+            missing = [fcn_spec.head_layer_name('score_fr', h) for h in heads
+                       if h not in found]
+            raise ValueError(f'the {net} heads need {", ".join(missing)} too '
+                             f'(found only the heads {found})')
+        if found:
+            return tuple(heads)
+    return ()
+
+
+def convert_multi_head_state_dict(
+        state_dict: Mapping[str, torch.Tensor], heads: Tuple[str, ...],
+        variant: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Map a multi-head reference net (one trunk, ``<layer>_<head>`` head layers)
+    onto a ``MultiHeadEncoderDecoder``: ``backbone.*`` and ``decode_head.<head>.*``.
+
+    Each head is checked as :func:`convert_reference_state_dict` checks a one-head
+    net (layers, shapes, variant); all heads must be the same variant.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Reference-named weights, e.g. of
+            ``siftflow-fcn16s-heavy.caffemodel``: ``conv1_1.weight``, ...,
+            ``score_fr_sem.weight``, ``upscore16_geo.weight``.
+        heads (tuple[str, ...]): From :func:`detect_heads`, primary first.
+        variant (str, optional): ``'32s'``, ``'16s'`` or ``'8s'``; detected when
+            None.
+
+    Returns:
+        tuple[dict, dict]: Our state dict and the report of
+        :func:`convert_reference_state_dict`, plus ``heads``.
+
+    Example:
+        >>> from mmseg_fcn_classic.models import VGG16FC
+        >>> sd = dict(VGG16FC(widths=(2, 2, 2, 2, 2), fc_channels=4).state_dict())
+        >>> for head, n in (('sem', 33), ('geo', 3)):
+        ...     sd[f'score_fr_{head}.weight'] = torch.zeros(n, 4, 1, 1)
+        ...     sd[f'score_fr_{head}.bias'] = torch.zeros(n)
+        ...     sd[f'upscore_{head}.weight'] = torch.zeros(n, n, 64, 64)
+        >>> ours, report = convert_reference_state_dict(sd)
+        >>> report['variant'], report['heads'], ours['decode_head.geo.score_fr.bias'].shape
+        ('32s', ['sem', 'geo'], torch.Size([3]))
+    """
+    head_layer = {fcn_spec.head_layer_name(base, head): (head, base)
+                  for head in heads for base in SCORE_LAYERS + DECONV_LAYERS}
+    shared = {k: v for k, v in state_dict.items()
+              if k.rsplit('.', 1)[0] not in head_layer}
+    out: Dict[str, torch.Tensor] = OrderedDict()
+    report: dict = {}
+    for head in heads:
+        sub = dict(shared)
+        renamed = {}
+        for key, value in state_dict.items():
+            layer, param = key.rsplit('.', 1)
+            owner, base = head_layer.get(layer, (None, None))
+            if owner == head:
+                sub[f'{base}.{param}'] = value
+                renamed[f'{base}.{param}'] = key
+        try:
+            head_out, head_report = convert_reference_state_dict(sub, variant)
+        except ValueError as e:
+            raise ValueError(f'head {head!r} (layers *_{head}): {e}') from None
+        variant = head_report['variant']
+        for key, value in head_out.items():
+            out[key.replace('decode_head.', f'decode_head.{head}.', 1)] = value
+        mapped = [
+            [renamed.get(src, src), dst.replace('decode_head.', f'decode_head.{head}.', 1),
+             shape] for src, dst, shape in head_report['mapped']
+            if dst.startswith('decode_head.') or head == heads[0]]
+        if not report:
+            report = dict(head_report, mapped=[])
+        report['mapped'] += mapped
+    report['heads'] = list(heads)
     return out, report
 
 

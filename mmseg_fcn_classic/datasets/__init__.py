@@ -1,10 +1,13 @@
-"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, NYUDv2) and their
-label and modality loaders; importing registers them into mmseg's DATASETS and
-TRANSFORMS."""
+"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, SIFT Flow, NYUDv2)
+and their label and modality loaders; importing registers them into mmseg's DATASETS
+and TRANSFORMS."""
+from .head_annotations import LoadHeadAnnotations
 from .modalities import LoadMultiModalImageFromFiles
 from .nyud import NYUDv2Dataset
+from .packing import PackMultiLabelSegInputs
 from .polyps912 import Polyps912Dataset
 from .scan import ScanReport, scan_dataset
+from .siftflow import SiftFlowDataset
 from .transforms import LoadFCNAnnotations, load_sbd_mat
 from .validation import DatasetError, DatasetLayoutError, Problem, SampleError
 from .voc_sbd import PascalVOCSBDDataset
@@ -12,5 +15,6 @@ from .voc_sbd import PascalVOCSBDDataset
 __all__ = [
     'Polyps912Dataset', 'PascalVOCSBDDataset', 'LoadFCNAnnotations',
     'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
-    'DatasetLayoutError', 'SampleError', 'NYUDv2Dataset', 'LoadMultiModalImageFromFiles'
+    'DatasetLayoutError', 'SampleError', 'SiftFlowDataset', 'LoadHeadAnnotations',
+    'PackMultiLabelSegInputs', 'NYUDv2Dataset', 'LoadMultiModalImageFromFiles'
 ]

@@ -12,7 +12,9 @@ from typing import List, Tuple
 
 import numpy as np
 
+from ..models.utils.heads import head_fields
 from .base import _walk_transforms
+from .head_annotations import LoadHeadAnnotations
 from .modalities import LoadMultiModalImageFromFiles
 from .transforms import LoadFCNAnnotations
 from .validation import (Problem, SampleError, image_size_problem, label_histogram,
@@ -104,7 +106,11 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
     the dataset's label map, e.g. void to 255), and the label map is checked
     against the image size and the classes. A file larger than PIL's
     ``Image.MAX_IMAGE_PIXELS`` (read from its header) is reported and not
-    decoded. Nothing stops at the first problem.
+    decoded. The label maps of other heads (``<head>_seg_map_path``, e.g. SIFT
+    Flow's geometric labels) are read with
+    :class:`~mmseg_fcn_classic.datasets.head_annotations.LoadHeadAnnotations` and
+    checked against the image size and ``<head>_classes``; the frequencies are
+    the primary labels'. Nothing stops at the first problem.
 
     Args:
         dataset: A segmentation dataset, ideally built with ``lazy_init=True``.
@@ -185,11 +191,39 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
                 ignore_index=ignore_index, histogram=hist))
             if hist is not None:
                 report.histogram += hist
+        for head in _other_heads(info):
+            report.problems.extend(_head_problems(
+                dataset, head, results, img_shape, ignore_index))
         if bar is not None:
             bar.update()
     if bar is not None:
         print()
     return report
+
+
+def _other_heads(info: dict) -> List[str]:
+    """The heads whose label files a data info names (``<head>_seg_map_path``)."""
+    suffix = '_seg_map_path'
+    return [key[:-len(suffix)] for key in info
+            if key.endswith(suffix) and key != 'seg_map_path']
+
+
+def _head_problems(dataset, head: str, results: dict, img_shape,
+                   ignore_index: int) -> List[Problem]:
+    fields = head_fields(head)
+    path = results.get(fields.seg_map_path)
+    too_large = image_size_problem(str(path), kind='mask')
+    if too_large is not None:
+        return [too_large]
+    try:
+        seg = LoadHeadAnnotations(head=head)(copy.deepcopy(results))[fields.seg_map]
+    except Exception as e:  # noqa: BLE001  (report and go on)
+        return [Problem('unreadable mask', f'{path}: {type(e).__name__}: {e}',
+                        osp.splitext(osp.basename(str(path)))[0])]
+    classes = dataset.metainfo.get(fields.classes) or ()
+    return seg_map_problems(seg, path, img_shape=img_shape,
+                            img_path=results.get('img_path'),
+                            num_classes=len(classes) or None, ignore_index=ignore_index)
 
 
 #: Dataset wrappers and the key holding what they wrap.

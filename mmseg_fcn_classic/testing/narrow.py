@@ -27,7 +27,7 @@ TOL = 1e-4
 
 def narrow_model(model: dict, widths: Sequence[int] = WIDTHS,
                  fc_channels: int = FC_CHANNELS) -> dict:
-    """Narrow a segmentor config's ``VGG16FC`` in place and match its head's inputs.
+    """Narrow a segmentor config's ``VGG16FC`` in place and match its heads' inputs.
 
     Args:
         model (dict): A segmentor config with ``backbone`` and ``decode_head``.
@@ -43,8 +43,12 @@ def narrow_model(model: dict, widths: Sequence[int] = WIDTHS,
         ((16, 16), (1, 2))
     """
     model['backbone'].update(widths=tuple(widths), fc_channels=fc_channels)
-    skips = model['decode_head'].get('skips', fcn_spec.SKIPS)
-    model['decode_head'].update(fcn_spec.head_inputs(skips, widths, fc_channels))
+    heads = model['decode_head']
+    # a MultiHeadEncoderDecoder's decode_head is a dict of heads by name
+    for head in (heads.values() if model.get('type') == 'MultiHeadEncoderDecoder'
+                 else [heads]):
+        skips = head.get('skips', fcn_spec.SKIPS)
+        head.update(fcn_spec.head_inputs(skips, widths, fc_channels))
     return model
 
 

@@ -4,6 +4,8 @@
   ``{split}/images/<id>.bmp`` and ``{split}/masks<N>/<id>.tif``. Two contents use
   it: :func:`make_demo_dataset` (colonoscopy-like frames, :func:`synth_frame`) and
   :func:`make_polyps912_tree` (small noise frames for tests).
+* :func:`make_siftflow_tree`: SIFT Flow's ``Images`` (jpg), ``SemanticLabels`` and
+  ``GeoLabels`` (``.mat`` files with ``S``, written by scipy) and split lists.
 * :func:`make_voc_sbd_tree`: ``VOCdevkit/VOC2012`` (jpg, palette png labels with
   a 255 boundary band, ``ImageSets/Segmentation`` lists) next to
   ``benchmark_RELEASE/dataset`` (jpg, SBD ``cls/*.mat`` structs, lists), through
@@ -498,3 +500,116 @@ def make_nyud_tree(root: str,
             f.write('\n'.join(split_ids))
     return dict(train=list(train), val=list(val), test=list(test), sizes=id_sizes,
                 files=files)
+
+
+# --- SIFT Flow ----------------------------------------------------------------------
+
+#: Default id lists of :func:`make_siftflow_tree` (real ids are ``<scene>_<name>``).
+SIFTFLOW_TRAINVAL = ('coast_arnat59', 'forest_for15', 'highway_art820',
+                     'insidecity_a223049', 'mountain_n44009', 'street_par29')
+SIFTFLOW_TEST = ('coast_natu975', 'insidecity_art947', 'opencountry_land202')
+#: Semantic classes (stored values 1..33) drawn by :func:`siftflow_scene`: the sky,
+#: the ground and the objects standing on it.
+SIFTFLOW_SKY = 28
+SIFTFLOW_GROUNDS = (22, 25, 15, 24)  # road, sea, grass, sand
+SIFTFLOW_OBJECTS = (6, 32, 8, 17, 9)  # building, tree, car, mountain, cow
+#: Stored geometric value of each semantic value: 1 sky, 2 horizontal, 3 vertical.
+SIFTFLOW_GEOMETRY = {SIFTFLOW_SKY: 1, **{g: 2 for g in SIFTFLOW_GROUNDS},
+                     **{o: 3 for o in SIFTFLOW_OBJECTS}}
+
+
+def siftflow_scene(rng: np.random.Generator, h: int, w: int,
+                   objects: Sequence[int] = SIFTFLOW_OBJECTS
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw an outdoor scene with its SIFT Flow labels as stored in the ``.mat`` files.
+
+    Sky above a horizon, a ground class below it, one or two objects standing on
+    the ground, and a few unlabelled pixels; each class has a colour of its own
+    plus noise.
+
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        h (int): Height in pixels.
+        w (int): Width in pixels.
+        objects (Sequence[int]): Semantic values the objects are drawn from.
+
+    Returns:
+        tuple: BGR ``uint8`` image (h, w, 3), the semantic ``S`` (int16: 0 void,
+        1..33) and the geometric ``S`` (int16: -1 void, 1..3), which is
+        :data:`SIFTFLOW_GEOMETRY` of the semantic one.
+    """
+    sem = np.full((h, w), SIFTFLOW_SKY, np.int16)
+    horizon = int(rng.integers(h // 3, 2 * h // 3 + 1))
+    sem[horizon:] = rng.choice(SIFTFLOW_GROUNDS)
+    for _ in range(int(rng.integers(1, 3))):
+        oh, ow = int(rng.integers(h // 6, h // 2 + 1)), int(rng.integers(w // 6, w // 2 + 1))
+        x0 = int(rng.integers(0, w - ow + 1))
+        y1 = min(h, horizon + int(rng.integers(0, h // 8 + 1)))
+        sem[max(0, y1 - oh):y1, x0:x0 + ow] = rng.choice(objects)
+    void = rng.random((h, w)) < 0.03
+    sem[void] = 0
+    geo = np.full((h, w), -1, np.int16)
+    for value, kind in SIFTFLOW_GEOMETRY.items():
+        geo[sem == value] = kind
+    colours = np.random.default_rng(7).integers(30, 226, size=(34, 3))
+    img = colours[sem] + rng.integers(-20, 21, size=(h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8), sem, geo
+
+
+def write_siftflow_mat(path: str, s: np.ndarray, names: Sequence[str] = ()) -> None:
+    """Save a SIFT Flow label file: a MATLAB v5 ``.mat`` with the label map ``S``
+    (and the class names ``names``, as the dataset's files carry them)."""
+    import scipy.io
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    content = {'S': np.asarray(s)}
+    if names:
+        content['names'] = np.array(list(names), dtype=object)
+    scipy.io.savemat(path, content)
+
+
+def make_siftflow_tree(root: str,
+                       trainval: Sequence[str] = SIFTFLOW_TRAINVAL,
+                       test: Sequence[str] = SIFTFLOW_TEST,
+                       sizes: Sequence[Size] = ((32, 40), (40, 32)),
+                       seed: int = 0) -> dict:
+    """Write a SIFT Flow tree as ``SiftFlowDataset.zip`` extracts, plus the
+    reference's ``trainval.txt`` / ``test.txt`` (no newline after the last id,
+    as the reference's files).
+
+    Test images draw no ``cow`` object, so the test labels lack cow (and every
+    class never drawn, e.g. desert and moon), as in the real test set.
+
+    Args:
+        root (str): Folder to write into.
+        trainval, test (Sequence[str]): Id lists.
+        sizes (Sequence[tuple]): (height, width) per id, cycled. Defaults to
+            ((32, 40), (40, 32)); the real images are all 256 x 256.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict: ``trainval``, ``test``, per id its ``sizes``, stored semantic
+        ``sem`` and geometric ``geo`` maps (int16), and ``image`` (BGR as written,
+        before JPEG coding).
+    """
+    from ..datasets.siftflow import CATEGORY_DIR, GEOMETRIC_CLASSES, SEMANTIC_CLASSES
+    rng = np.random.default_rng(seed)
+    jpeg = (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY)
+    out = dict(trainval=list(trainval), test=list(test), sizes={}, sem={}, geo={},
+               image={})
+    os.makedirs(osp.join(root, 'Images', CATEGORY_DIR), exist_ok=True)
+    for n, sample_id in enumerate(list(trainval) + list(test)):
+        size = tuple(sizes[n % len(sizes)])
+        objects = [o for o in SIFTFLOW_OBJECTS
+                   if sample_id not in test or SEMANTIC_CLASSES[o - 1] != 'cow']
+        img, sem, geo = siftflow_scene(rng, *size, objects=objects)
+        _imwrite(osp.join(root, 'Images', CATEGORY_DIR, sample_id + '.jpg'), img, jpeg)
+        write_siftflow_mat(osp.join(root, 'SemanticLabels', CATEGORY_DIR,
+                                    sample_id + '.mat'), sem, SEMANTIC_CLASSES)
+        write_siftflow_mat(osp.join(root, 'GeoLabels', CATEGORY_DIR,
+                                    sample_id + '.mat'), geo, GEOMETRIC_CLASSES)
+        out['sizes'][sample_id], out['image'][sample_id] = size, img
+        out['sem'][sample_id], out['geo'][sample_id] = sem, geo
+    for split in ('trainval', 'test'):
+        with open(osp.join(root, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(out[split]))
+    return out

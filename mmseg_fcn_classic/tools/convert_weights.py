@@ -4,6 +4,7 @@ Sources (the format is detected from the file unless --format is given):
 
   caffe        .caffemodel: VGG_ILSVRC_16_layers (backbone), fcn32s-heavy-pascal,
                fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal,
+               siftflow-fcn{32,16,8}s-heavy (two heads: semantic, geometric),
                nyud-fcn32s-{color,hha,color-hha}-heavy (NYUDv2: the classes and
                modalities are recorded; color-hha's two trunks load into
                LateFusionVGG16FC / LateFusionFCNHead)

@@ -2,7 +2,9 @@
 
 The exported graph is the network alone: a normalised image (1, 3, H, W) float32
 in, logits (1, num_classes, H, W) out, at the input's size (argmax over dim 1 gives
-the labels). With --dynamic, height and width are dynamic and the crops stay exact
+the labels). A multi-head model (SIFT Flow's semantic + geometric net) has one
+output per head: 'logits' for the primary head, '<head>_logits' for the others
+('geo_logits'), each head's classes and palette in the metadata under 'heads'. With --dynamic, height and width are dynamic and the crops stay exact
 for every size down to 1x1; without it the graph takes --shape only. The
 config's test pipeline (resizing, if any) is not part of it.
 
@@ -95,9 +97,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     inputs = ', '.join(f'{m["name"]} (1, {m["channels"]}, {shape})'
                        for m in convention['modalities']) if isinstance(
                            convention['input'], list) else f'input (1, 3, {shape})'
-    print(f'wrote {args.out} ({args.format}, {inputs}, '
-          f'{convention.get("num_classes")} classes); input convention: '
-          f'{json.dumps(summary)}')
+    outputs = [f'{convention["output"]} ({convention.get("num_classes")} classes)']
+    outputs += [f'{head["output"]} ({head["num_classes"]} classes)'
+                for head in convention.get('heads', {}).values()]
+    print(f'wrote {args.out} ({args.format}, {inputs}, output '
+          f'{", ".join(outputs)}); input convention: {json.dumps(summary)}')
     return 0
 
 

@@ -20,6 +20,10 @@ relative path and name; any image suffix, the input's own first). HHA images are
 8-bit 3-channel PNGs used in file channel order, depth images 16-bit PNGs in
 millimetres (a depth of 0 is an error unless the config's loader has depth_fill).
 
+A multi-head model (SIFT Flow's semantic + geometric net) is segmented with its
+primary head (the semantic labels); --head NAME (e.g. --head geo) writes that
+head's labels and overlays instead, in its own colours.
+
 The checkpoint must fit the model (a missing, unexpected or mis-sized tensor is an
 error naming it; --non-strict loads only what fits). An image that cannot be read,
 or is larger than --max-pixels, is reported and skipped; the others are segmented,
@@ -76,6 +80,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.add_argument(f'--{modality}', metavar='DIR', default=None,
                             help=f'multi-modal models: folder of the {modality} images '
                             f'({spec.stored_as}) matching the inputs by name')
+    parser.add_argument('--head', default=None,
+                        help="segment with this head of a multi-head model, e.g. "
+                        "'geo' (default: the primary head)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     add_malloc_arg(parser, default=True)
@@ -115,7 +122,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
                                 timing=args.timing, progress=not args.no_progress,
                                 max_pixels=args.max_pixels, errors=failures,
-                                modality_dirs=modality_dirs)
+                                head=args.head, modality_dirs=modality_dirs)
     except (FileNotFoundError, ValueError, CheckpointReadError,
             CheckpointRefusedError, ImportError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -280,3 +280,119 @@ def reference_late_fusion_forward(arrays: Dict[str, np.ndarray], inputs,
     h = F.conv_transpose2d(fused, p['upscore.weight'], stride=32)
     x = inputs[0]
     return h[:, :, 19:19 + x.shape[2], 19:19 + x.shape[3]]
+
+
+# --- siftflow-fcn{32,16,8}s: one trunk, a semantic and a geometric head -----------
+
+#: The heads of siftflow-fcn*/net.py: layer suffix and num_output.
+SIFTFLOW_HEADS = (('sem', 33), ('geo', 3))
+#: Per variant, each head's layers after score_fr_<h> in net.py order:
+#: (deconv name, kernel, stride) and the skip fused after it.
+SIFTFLOW_CHAINS = {
+    '32s': [('upscore', 64, 32, None)],
+    '16s': [('upscore2', 4, 2, 'pool4'), ('upscore16', 32, 16, None)],
+    '8s': [('upscore2', 4, 2, 'pool4'), ('upscore_pool4', 4, 2, 'pool3'),
+           ('upscore8', 16, 8, None)],
+}
+
+
+def siftflow_arrays(variant: str, seed: int = 0, widths=WIDTHS,
+                    fc=FC_CHANNELS) -> Dict[str, np.ndarray]:
+    """Random float32 weights under siftflow-fcn*/net.py's names: the VGG16 trunk
+    and ``score_fr_sem`` ... ``upscore*_geo``."""
+    out = reference_arrays('vgg16', seed, widths, fc)
+    del out['fc8.weight'], out['fc8.bias']
+    rng = np.random.default_rng(seed + 1)
+    skip_width = {'pool4': widths[3], 'pool3': widths[2]}
+    for head, n in SIFTFLOW_HEADS:
+        out[f'score_fr_{head}.weight'] = (rng.standard_normal((n, fc, 1, 1)) * 0.3
+                                          ).astype(np.float32)
+        out[f'score_fr_{head}.bias'] = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        for name, k, _, skip in SIFTFLOW_CHAINS[variant]:
+            out[f'{name}_{head}.weight'] = (rng.standard_normal((n, n, k, k)) * 0.1
+                                            ).astype(np.float32)
+            if skip:
+                out[f'score_{skip}_{head}.weight'] = (rng.standard_normal(
+                    (n, skip_width[skip], 1, 1)) * 0.5).astype(np.float32)
+                out[f'score_{skip}_{head}.bias'] = (rng.standard_normal(n) * 0.1
+                                                    ).astype(np.float32)
+    return out
+
+
+def siftflow_caffemodel_bytes(arrays: Dict[str, np.ndarray], variant: str) -> bytes:
+    """The released two-headed nets as Caffe writes them: every layer of
+    siftflow-fcn*/net.py in its order, with the reference's names (the data layer's
+    tops ``data``, ``sem``, ``geo``; crops ``score_pool4_semc``; the semantic loss
+    just ``loss``, the geometric ``loss_geo``); only convolutions carry blobs."""
+    def conv(name, bottom):
+        blobs = [pe.blob(arrays[f'{name}.weight']), pe.blob(arrays[f'{name}.bias'])]
+        return pe.layer(name, 'Convolution', blobs, bottom=[bottom], top=[name])
+
+    layers = [pe.layer('data', 'Python', top=['data', 'sem', 'geo'])]
+    bottom = 'data'
+    for name in CONV_LAYERS:
+        layers += [conv(name, bottom),
+                   pe.layer(name.replace('conv', 'relu'), 'ReLU', bottom=[name],
+                            top=[name])]
+        bottom = name
+        if name.endswith('_2') and name[4] in '12' or name.endswith('_3'):
+            layers.append(pe.layer(f'pool{name[4]}', 'Pooling', bottom=[name],
+                                   top=[f'pool{name[4]}']))
+            bottom = f'pool{name[4]}'
+    for i in (6, 7):
+        layers += [conv(f'fc{i}', bottom),
+                   pe.layer(f'relu{i}', 'ReLU', bottom=[f'fc{i}'], top=[f'fc{i}']),
+                   pe.layer(f'drop{i}', 'Dropout', bottom=[f'fc{i}'], top=[f'fc{i}'])]
+        bottom = f'fc{i}'
+    for head, _ in SIFTFLOW_HEADS:
+        layers.append(conv(f'score_fr_{head}', 'fc7'))
+        top = f'score_fr_{head}'
+        for name, _, _, skip in SIFTFLOW_CHAINS[variant]:
+            up = f'{name}_{head}'
+            layers.append(pe.layer(up, 'Deconvolution', [pe.blob(arrays[f'{up}.weight'])],
+                                   bottom=[top], top=[up]))
+            top = up
+            if skip:
+                score = f'score_{skip}_{head}'
+                layers += [conv(score, skip),
+                           pe.layer(f'{score}c', 'Crop', bottom=[score, up],
+                                    top=[f'{score}c']),
+                           pe.layer(f'fuse_{skip}_{head}', 'Eltwise',
+                                    bottom=[up, f'{score}c'], top=[f'fuse_{skip}_{head}'])]
+                top = f'fuse_{skip}_{head}'
+        layers += [pe.layer(f'score_{head}', 'Crop', bottom=[top, 'data'],
+                            top=[f'score_{head}']),
+                   pe.layer('loss' if head == 'sem' else f'loss_{head}',
+                            'SoftmaxWithLoss', bottom=[f'score_{head}', head])]
+    return pe.net(layers, name=f'siftflow-fcn{variant}')
+
+
+def siftflow_reference_forward(arrays: Dict[str, np.ndarray], x: torch.Tensor,
+                               variant: str) -> Dict[str, torch.Tensor]:
+    """``score_sem`` and ``score_geo`` of siftflow-fcn*/net.py in plain ``F`` calls,
+    from the arrays: the trunk once, then each head's chain with the crop offsets of
+    the generated prototxts (19; 5, 27; 5, 9, 31)."""
+    p = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+
+    def conv(name, h, pad=0):
+        return F.conv2d(h, p[f'{name}.weight'], p[f'{name}.bias'], padding=pad)
+
+    h, pools = x, {}
+    for name in CONV_LAYERS:
+        h = F.relu(conv(name, h, pad=100 if name == 'conv1_1' else 1))
+        if name.endswith('_2') and name[4] in '12' or name.endswith('_3'):
+            h = F.max_pool2d(h, 2, 2, ceil_mode=True)  # Caffe rounds up
+            pools[f'pool{name[4]}'] = h
+    fc7 = F.relu(conv('fc7', F.relu(conv('fc6', h))))
+    out = {}
+    for head, _ in SIFTFLOW_HEADS:
+        s = conv(f'score_fr_{head}', fc7)
+        for name, _, stride, skip in SIFTFLOW_CHAINS[variant]:
+            s = F.conv_transpose2d(s, p[f'{name}_{head}.weight'], stride=stride)
+            if skip:
+                o = CROPS[variant][skip]
+                c = conv(f'score_{skip}_{head}', pools[skip])
+                s = s + c[:, :, o:o + s.shape[2], o:o + s.shape[3]]
+        o = CROPS[variant]['out']
+        out[head] = s[:, :, o:o + x.shape[2], o:o + x.shape[3]]
+    return out

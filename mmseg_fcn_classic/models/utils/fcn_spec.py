@@ -219,3 +219,21 @@ def late_fusion_name(name: str, modality: str) -> str:
         ('score_frcolor', 'fc7hha')
     """
     return name + modality
+
+
+# --- reference nets with several heads ------------------------------------------
+
+#: Reference nets with several heads on one trunk, each head's layers named
+#: ``<layer>_<head>``, the primary head first (``siftflow-fcn*/net.py``:
+#: ``score_fr_sem``, ``upscore2_sem``, ... and ``score_fr_geo``, ...).
+MULTI_HEAD_NETS: Dict[str, Tuple[str, ...]] = {'siftflow': ('sem', 'geo')}
+
+
+def head_layer_name(layer: str, head: str) -> str:
+    """Reference name of a head layer of a multi-head net.
+
+    Example:
+        >>> head_layer_name('score_pool4', 'sem')
+        'score_pool4_sem'
+    """
+    return f'{layer}_{head}'
