@@ -3,6 +3,7 @@ Runner built from it (narrowed model, fixture data) trains, validates and tests.
 import glob
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch  # noqa: F401
 from mmengine.config import Config
@@ -14,7 +15,10 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_fcn_classic  # noqa: F401
 from mmseg_fcn_classic.evaluation.metrics import FCNMetric
 from mmseg_fcn_classic.models.utils import fcn_spec
-from mmseg_fcn_classic.testing.synthetic import (make_demo_dataset, make_nyud_tree,
+from mmseg_fcn_classic.testing.synthetic import (make_demo_dataset,
+                                                 make_mmseg_context_tree,
+                                                 make_nyud_tree,
+                                                 make_pascal_context_tree,
                                                  make_siftflow_tree,
                                                  make_voc_sbd_tree)
 
@@ -39,9 +43,15 @@ def trees(tmp_path_factory):
     mmseg_voc = _make_mmseg_voc_aug_tree(root / 'mmseg_voc')
     siftflow = str(root / 'sift-flow')
     make_siftflow_tree(siftflow, trainval=('coast_a1', 'street_b2'), test=('forest_c3', ))
+    context = make_pascal_context_tree(str(root / 'pascal_context'))
+    mmseg_context = make_mmseg_context_tree(
+        str(root / 'mmseg_context'),
+        {i: np.random.default_rng(0).integers(0, 60, size) for i, size in
+         context['sizes'].items()}, context['train'], context['val'])
     nyud = str(root / 'nyud')
     make_nyud_tree(nyud)
     return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc, siftflow=siftflow,
+                context=context['context_root'], mmseg_context=mmseg_context,
                 nyud=nyud)
 
 
@@ -66,6 +76,8 @@ def _make_mmseg_voc_aug_tree(root):
 def _data_root(cfg_name, trees):
     if 'mmseg-aug' in cfg_name:
         return trees['mmseg_voc']
+    if 'pascal-context' in cfg_name:
+        return trees['mmseg_context' if '_mmseg' in cfg_name else 'context']
     if 'polyps' in cfg_name or 'demo' in cfg_name:
         return trees['polyps']
     if 'siftflow' in cfg_name:
@@ -131,6 +143,9 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
             inputs = fcn_spec.head_inputs(sub.get('skips', fcn_spec.SKIPS), **NARROW)
             options.update({f'model.decode_head.{name}.{k}': v
                             for k, v in inputs.items()})
+    elif cfg.model.backbone.type == 'AlexNetFC':  # fc7 only, the same narrow widths
+        options.update({'model.decode_head.in_channels': NARROW['fc_channels'],
+                        'model.decode_head.in_index': 0})
     elif head.type in ('ClassicFCNHead', 'LateFusionFCNHead'):
         inputs = fcn_spec.head_inputs(head.get('skips', fcn_spec.SKIPS), **NARROW)
         options.update({f'model.decode_head.{k}': v for k, v in inputs.items()})
@@ -155,6 +170,19 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
     return options
 
 
+def shrink_mmseg_pipelines(cfg: Config) -> None:
+    """mmseg's PASCAL-Context training pipeline (resize to 520, crops of 480) at a
+    fixture's scale: resize to 64, crops of 48."""
+    dataset = cfg.train_dataloader.dataset
+    if dataset.get('type') != 'PascalContextDataset':
+        return
+    for t in dataset.pipeline:
+        if t['type'] == 'RandomResize':
+            t['scale'] = (64, 64)
+        elif t['type'] == 'RandomCrop':
+            t['crop_size'] = (48, 48)
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
     """Model, datasets, evaluators, visualizer and hooks as the Runner builds them;
@@ -170,6 +198,7 @@ def test_config_runs_in_runner(path, trees, tmp_path, visualizer_name):
                     t['crop_size'] = (64, 64)
                 elif t['type'] == 'Pad':
                     t['size'] = (64, 64)
+    shrink_mmseg_pipelines(cfg)
     runner = Runner.from_cfg(cfg)
     hooks = {type(h).__name__ for h in runner.hooks}
     assert {'AtomicCheckpointHook', 'LoggerHook', 'SegVisualizationHook',
@@ -358,3 +387,106 @@ def test_configs_ship_with_package(tmp_path):
     assert Config.fromfile(shipped).optim_wrapper.optimizer.lr == 1e-14
     with pytest.raises(FileNotFoundError, match='nope.py'):
         config_path('nope.py')
+
+
+CONTEXT_REFERENCE = {  # config -> (skips, lr, load_from)
+    'fcn32s_vgg16_pascal-context.py': ((), 1e-10, None),
+    'fcn16s_vgg16_pascal-context.py': (
+        ('pool4', ), 1e-12, 'stage://work_dirs/fcn32s_vgg16_pascal-context'),
+    'fcn8s_vgg16_pascal-context.py': (
+        ('pool4', 'pool3'), 1e-14, 'stage://work_dirs/fcn16s_vgg16_pascal-context'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(CONTEXT_REFERENCE))
+def test_pascal_context_configs_follow_reference_solver(name):
+    """pascalcontext-fcn*/solver.prototxt and solve.py; 60 outputs; staged."""
+    skips, lr, load_from = CONTEXT_REFERENCE[name]
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    head = cfg.model.decode_head
+    assert tuple(head.get('skips', fcn_spec.SKIPS)) == skips
+    assert head.num_classes == 60 and head.loss_decode.reduction == 'sum'
+    assert not head.get('at_once', False) and not head.get('learn_upsampling', False)
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay) == (lr, 0.99, 5e-4)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(bias_lr_mult=2.0, bias_decay_mult=0.0)
+    assert cfg.train_cfg.max_iters == 300000 and cfg.train_cfg.val_interval == 8000
+    assert cfg.default_hooks.checkpoint.interval == 4000  # snapshot: 4000
+    assert cfg.load_from == load_from
+    assert (cfg.model.backbone.init_cfg is None) == (load_from is not None)
+    assert cfg.train_dataloader.batch_size == 1
+    train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
+    assert train.type == val.type == 'PascalContextFCNDataset'
+    assert (train.split, val.split) == ('train', 'val')
+    assert not train.get('ignore_background', False)
+    assert [t['type'] for t in train.pipeline] == [
+        'LoadImageFromFile', 'LoadFCNAnnotations', 'PackSegInputs']
+    assert cfg.model.data_preprocessor.weights == 'caffe'
+
+
+def test_pascal_context_mmseg_config():
+    """mmseg's dataset base and classes; whole-image evaluation; the converted
+    weights as load_from."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fcn8s_vgg16_pascal-context_mmseg.py'))
+    text = open(osp.join(REPO, 'configs', 'fcn8s_vgg16_pascal-context_mmseg.py')).read()
+    assert "'mmseg::_base_/datasets/pascal_context.py'" in text
+    assert cfg.train_dataloader.dataset.type == 'PascalContextDataset'
+    assert cfg.model.decode_head.num_classes == 60
+    assert tuple(cfg.model.decode_head.get('skips', fcn_spec.SKIPS)) == fcn_spec.SKIPS
+    assert cfg.optim_wrapper.optimizer.lr == 1e-14
+    assert cfg.load_from == 'checkpoints/fcn8s_pascal-context_mmseg.pth'
+    assert [t['type'] for t in cfg.test_dataloader.dataset.pipeline] == [
+        'LoadImageFromFile', 'LoadAnnotations', 'PackSegInputs']
+    assert cfg.test_evaluator == dict(type='FCNMetric')
+
+
+def test_alexnet_config_follows_reference_solver():
+    """voc-fcn-alexnet: lr 1e-4, momentum 0.9, normalised loss, iter_size 20,
+    100k updates; trunk biases at Caffe's defaults, score_fr's at 2x without decay."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fcn32s_alexnet_voc.py'))
+    head = cfg.model.decode_head
+    assert cfg.model.backbone.type == 'AlexNetFC'
+    assert cfg.model.backbone.init_cfg.checkpoint == 'checkpoints/alexnet_caffe.pth'
+    assert head.skips == () and head.crop_offsets == 'alexnet_fc'
+    assert head.loss_decode == dict(type='CrossEntropyLoss', reduction='mean',
+                                    avg_non_ignore=True)
+    assert cfg.optim_wrapper.accumulative_counts == 20
+    assert cfg.train_cfg.max_iters == 100000 * 20
+    assert cfg.train_cfg.val_interval == cfg.default_hooks.checkpoint.interval == 4000 * 20
+    assert cfg.train_dataloader.dataset.split == 'sbd_train'
+    assert cfg.val_dataloader.dataset.split == 'seg11valid'
+
+    init_default_scope('mmseg')
+    model = MODELS.build(dict(cfg.model, backbone=dict(cfg.model.backbone, init_cfg=None,
+                                                       **NARROW),
+                              decode_head=dict(head, in_channels=16)))
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert wrapper._accumulative_counts == 20
+    groups = {id(p): g for g in wrapper.optimizer.param_groups for p in g['params']}
+    expected = {'backbone.conv1.weight': (1e-4, 5e-4), 'backbone.conv1.bias': (1e-4, 5e-4),
+                'backbone.fc7.bias': (1e-4, 5e-4),
+                'decode_head.score_fr.weight': (1e-4, 5e-4),
+                'decode_head.score_fr.bias': (2e-4, 0.0)}
+    params = dict(model.named_parameters())
+    for name, (lr, decay) in expected.items():
+        group = groups[id(params[name])]
+        assert (group['lr'], group['weight_decay']) == pytest.approx((lr, decay)), name
+    assert not params['decode_head.upscore.weight'].requires_grad  # frozen (lr_mult 0)
+
+
+def test_new_configs_metafile_results_match_their_comments():
+    import re
+
+    from mmengine.fileio import load
+    models = {m['Name']: m for m in load(osp.join(REPO, 'configs', 'metafile.yaml'))['Models']}
+    for name in list(CONTEXT_REFERENCE) + ['fcn32s_alexnet_voc.py']:
+        model = models[name[:-3]]
+        text = open(osp.join(REPO, 'configs', name)).read()
+        value = float(re.search(r'Reference result \(mean IU, [^)]*\): ([\d.]+)',
+                                text).group(1))
+        results = model['Results']
+        results = results[0] if isinstance(results, list) else results
+        assert results['Metrics']['mIoU'] == value, name
+        assert model['Converted From']['Weights'] == model['Released Weights'][0]['URL']
+    assert models['fcn32s_alexnet_voc']['Results'][1]['Metrics']['mIoU'] == 39.8

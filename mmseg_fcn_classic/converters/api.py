@@ -8,15 +8,17 @@ import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
-from mmseg.utils import get_classes, get_palette
 
 from ..engine.policy import load_checkpoint_file
 from ..models.data_preprocessor import PIXEL_CONVENTIONS
+from ..models.utils import fcn_spec
 from ..utils.commands import tool_command
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
+from .classes import (ClassMismatchError, class_permutation, config_dataset_meta,
+                      permute_head_classes, released_dataset_meta)
 from .nyud import nyud_metadata
-from .pytorch_fcn import (convert_pytorch_fcn, convert_reference_state_dict,
-                          unwrap_state_dict)
+from .pytorch_fcn import (ARCH_NAMES, convert_pytorch_fcn,
+                          convert_reference_state_dict, unwrap_state_dict)
 from .torchvision import convert_torchvision_vgg16
 
 FORMATS = ('caffe', 'pytorch-fcn', 'torchvision')
@@ -77,14 +79,23 @@ def detect_format(path: str, obj: Any = None) -> str:
 
 
 def convert_file(src: str, fmt: Optional[str] = None,
-                 variant: Optional[str] = None) -> Tuple[Dict[str, Any], dict]:
+                 variant: Optional[str] = None,
+                 config: Optional[str] = None) -> Tuple[Dict[str, Any], dict]:
     """Convert ``src`` into a checkpoint dict ready for :func:`torch.save`.
+
+    A whole FCN records its classes as ``meta['dataset_meta']`` where they are
+    known (the released nets': VOC's 21, PASCAL-Context's 60). With ``config``,
+    the head's class channels are reordered by class name to the classes of the
+    config's dataset (:func:`~.classes.class_permutation`), and those become
+    ``dataset_meta``.
 
     Args:
         src (str): Source weights.
         fmt (str, optional): One of :data:`FORMATS`; detected when None.
         variant (str, optional): ``32s`` / ``16s`` / ``8s`` / ``8s-atonce`` /
-            ``vgg16``; detected when None.
+            ``alexnet-32s`` / ``vgg16`` / ``alexnet``; detected when None.
+        config (str, optional): A config whose dataset's class order the
+            weights should follow. Defaults to None (the source's order).
 
     Returns:
         tuple[dict, dict]: ``{'state_dict': ..., 'meta': ...}`` holding only
@@ -132,6 +143,7 @@ def convert_file(src: str, fmt: Optional[str] = None,
     report['input_convention'] = meta['input_convention']
     heads = report.get('heads')
     score = state_dict.get('decode_head.score_fr.weight')
+    released = None
     if heads:
         meta.update(multi_head_meta(state_dict, heads))
         if 'dataset_meta' in meta:
@@ -140,22 +152,63 @@ def convert_file(src: str, fmt: Optional[str] = None,
                 f": recorded the {meta['dataset']} classes and palettes as dataset_meta")
     elif score is not None:
         meta['num_classes'] = int(score.shape[0])
-        if score.shape[0] == 21:
-            meta['dataset_meta'] = dict(classes=list(get_classes('voc')),
-                                        palette=[list(p) for p in get_palette('voc')])
-            report['notes'].append('21 classes: recorded the PASCAL VOC classes and '
-                                   'palette as dataset_meta')
+        released = released_dataset_meta(meta['num_classes'])
     nyud = nyud_metadata(state_dict, src)
-    if nyud is not None:  # 40 classes: NYUDv2 (one or two trunks)
-        meta['num_classes'] = len(nyud['dataset_meta']['classes'])
-        meta['dataset_meta'] = nyud['dataset_meta']
+    if nyud is not None:  # 40 classes: NYUDv2, one trunk or two (late fusion)
+        meta['num_classes'] = nyud['num_classes']
+        released = released_dataset_meta(meta['num_classes'])
         if nyud['input_convention'] is not None:
             meta['input_convention'] = nyud['input_convention']
             report['input_convention'] = nyud['input_convention']
         report['notes'].extend(nyud['notes'])
+    if config is not None:
+        state_dict = _reorder_classes(src, state_dict, released, config, meta,
+                                      report)
+    elif released is not None:
+        name, meta['dataset_meta'] = released
+        report['notes'].append(f"{meta['num_classes']} classes: recorded the "
+                               f'{name} classes and palette as dataset_meta')
     checkpoint = {'state_dict': {k: v.contiguous() for k, v in state_dict.items()},
                   'meta': meta}
     return checkpoint, report
+
+
+def _reorder_classes(src: str, state_dict: Dict[str, torch.Tensor],
+                     released: Optional[Tuple[str, dict]], config: str, meta: dict,
+                     report: dict) -> Dict[str, torch.Tensor]:
+    """``--config``: the head's channels in the order of the config's classes."""
+    if report.get('heads'):
+        raise ConversionError(f"{src}: --config reorders the classes of a one-head "
+                              f"FCN; this net has the heads {report['heads']}")
+    if 'num_classes' not in meta:
+        raise ConversionError(f'{src}: --config reorders the class channels of a '
+                              f"whole FCN; these are {report['variant']} backbone "
+                              'weights without classes')
+    if released is None:
+        raise ConversionError(
+            f"{src}: the names of its {meta['num_classes']} classes are unknown "
+            '(no released net has that many outputs), so --config cannot match '
+            "them to the config's classes")
+    name, source_meta = released
+    try:
+        target_meta, dataset = config_dataset_meta(config)
+        perm = class_permutation(source_meta['classes'], target_meta['classes'])
+        state_dict, permuted = permute_head_classes(state_dict, perm)
+    except ClassMismatchError as e:
+        raise ConversionError(f'{src}: its {name} classes do not match the classes '
+                              f'of {config} ({len(target_meta["classes"])}): {e}'
+                              ) from None
+    except (ValueError, OSError, SyntaxError) as e:
+        raise ConversionError(f'{config}: {e}') from None
+    meta['dataset_meta'] = target_meta
+    meta['classes_reordered_from'] = list(source_meta['classes'])
+    moved = sum(i != j for i, j in enumerate(perm))
+    report['notes'].append(
+        f"reordered the {len(perm)} classes from the {name} order to {dataset}'s of "
+        f'{config} ({moved} moved; {len(permuted)} tensors: '
+        f"{', '.join(permuted)}); recorded its classes as dataset_meta")
+    report['class_permutation'] = list(perm)
+    return state_dict
 
 
 #: Datasets of the multi-head reference nets, by their heads and class counts.
@@ -198,8 +251,7 @@ def torchvision_report(state_dict: Dict[str, torch.Tensor], tv_report: dict) -> 
 
 def format_report(report: dict, dst: str) -> str:
     """Render a conversion report for the terminal."""
-    what = ('VGG16 backbone' if report['variant'] == 'vgg16' else
-            f"FCN-{report['variant']}")
+    what = _net_name(report['variant'])
     if report.get('heads'):
         what += f", heads {', '.join(report['heads'])}"
     lines: List[str] = [f"converted {report.get('format')} weights ({what})"]
@@ -224,11 +276,24 @@ def format_report(report: dict, dst: str) -> str:
             f"bgr_to_rgb={conv['bgr_to_rgb']} -> "
             f"data_preprocessor=dict(type='FCNDataPreProcessor', "
             f"weights='{conv['weights']}')")
-    if report['variant'] == 'vgg16':
+    if report['variant'] in fcn_spec.BACKBONE_VARIANTS:
         lines.append(f"saved {dst}: use it as model.backbone.init_cfg=dict("
                      f"type='Pretrained', checkpoint='{dst}')")
     else:
-        lines.append(f'saved {dst}: load it with init_model(<fcn{report["variant"]} '
-                     f'config>, {dst!r}) or '
-                     f'{tool_command("test", "CONFIG " + dst)}')
+        config = ('fcn32s_alexnet' if report['variant'] == 'alexnet-32s' else
+                  f'fcn{report["variant"]}')
+        lines.append(f'saved {dst}: load it with init_model(<{config} config>, '
+                     f'{dst!r}) or {tool_command("test", "CONFIG " + dst)}')
     return '\n'.join(lines)
+
+
+def _net_name(variant: str) -> str:
+    """``'vgg16'`` -> ``'VGG16 backbone'``, ``'alexnet-32s'`` -> ``'FCN-AlexNet'``,
+    ``'8s'`` -> ``'FCN-8s'``."""
+    if variant in fcn_spec.BACKBONE_VARIANTS:
+        return f'{ARCH_NAMES[fcn_spec.BACKBONE_VARIANTS[variant]]} backbone'
+    arch = fcn_spec.VARIANTS[variant].backbone if variant in fcn_spec.VARIANTS \
+        else 'vgg16'
+    if arch != 'vgg16':
+        return f'FCN-{ARCH_NAMES[arch]}'
+    return f'FCN-{variant}'

@@ -32,8 +32,9 @@ import torch
 
 from ..models.utils import fcn_spec
 from .late_fusion import convert_late_fusion_state_dict
-from .pytorch_fcn import (BACKBONE_LAYERS, DECONV_LAYERS, SCORE_LAYERS,
-                          convert_reference_state_dict, with_head_layers)
+from .pytorch_fcn import (ALEXNET_BACKBONE_LAYERS, BACKBONE_LAYERS, DECONV_LAYERS,
+                          SCORE_LAYERS, convert_reference_state_dict,
+                          with_head_layers)
 
 # Protobuf wire types.
 VARINT, FIXED64, LEN, START_GROUP, END_GROUP, FIXED32 = 0, 1, 2, 3, 4, 5
@@ -63,6 +64,18 @@ ATONCE_SCALES = {f'scale_{skip}': s for skip, s in fcn_spec.AT_ONCE_SCALES.items
 #: The layer whose output each InnerProduct layer of VGG16 flattens.
 FC_INPUTS = {name: BACKBONE_LAYERS[i - 1] for i, name in enumerate(BACKBONE_LAYERS)
              if name.startswith('fc')}
+#: The same for AlexNet (``bvlc_alexnet``'s fc6 is 4096 x 9216 over conv5's
+#: 256 x 6 x 6).
+ALEXNET_FC_INPUTS = {name: ALEXNET_BACKBONE_LAYERS[i - 1]
+                     for i, name in enumerate(ALEXNET_BACKBONE_LAYERS)
+                     if name.startswith('fc')}
+#: Layers with a weight and a bias, read under their reference names in this order
+#: (each trunk's convs before the fc layers that flatten them; ``fc8``: the
+#: ImageNet classifier, passed on to be dropped).
+WEIGHT_LAYERS = tuple(dict.fromkeys(
+    [n for n in BACKBONE_LAYERS + ALEXNET_BACKBONE_LAYERS if n not in FC_INPUTS]
+    + [n for n in BACKBONE_LAYERS + ALEXNET_BACKBONE_LAYERS if n in FC_INPUTS]
+    + ['fc8'] + list(with_head_layers(SCORE_LAYERS))))
 
 #: Layers of zoo nets renamed from the VGG16 ones (the blobs are read under the
 #: VGG16 name): nyud-fcn32s-color-d's 4-channel (B, G, R, depth) first conv.
@@ -435,15 +448,26 @@ def _as_conv_weight(name: str, weight: np.ndarray, out_channels: int,
     return weight.reshape(new_shape)
 
 
+def _fc_feeder(name: str, ref: Dict[str, np.ndarray],
+               suffix: str = '') -> Optional[str]:
+    """The layer an InnerProduct layer flattens: VGG16's or AlexNet's, whichever
+    the file holds (in the trunk of ``suffix`` for a late-fusion net)."""
+    candidates = [table[name] for table in (FC_INPUTS, ALEXNET_FC_INPUTS)
+                  if name in table]
+    return next((c for c in candidates if f'{c}{suffix}.bias' in ref),
+                candidates[0] if candidates else None)
+
+
 def caffe_to_reference(
         layers: List[CaffeLayer]) -> Tuple[Dict[str, torch.Tensor], dict]:
-    """Collect the blobs of a VGG16 / FCN Caffe net under reference names.
+    """Collect the blobs of a VGG16 / AlexNet / FCN Caffe net under reference names.
 
     The result uses the pytorch-fcn layout (``conv1_1.weight``, ``fc6.bias``,
-    ``score_fr.weight``, ``upscore2.weight``, ...; the head layers of a
-    multi-head net keep their suffix: ``score_fr_sem.weight``), with InnerProduct ``fc6`` /
-    ``fc7`` weights reshaped into convolution weights and legacy 4-D biases
-    flattened (VGG16's ``fc8`` classifier is passed on as it is, to be dropped).
+    ``score_fr.weight``, ``upscore2.weight``, ...; ``conv1`` ... ``conv5`` for
+    AlexNet; the head layers of a multi-head net keep their suffix:
+    ``score_fr_sem.weight``), with InnerProduct ``fc6`` / ``fc7`` weights reshaped
+    into convolution weights and legacy 4-D biases flattened (the ImageNet ``fc8``
+    classifier is passed on as it is, to be dropped).
     ``Scale`` layers of the at-once net are checked against their constants and
     dropped. Zoo names: ``conv1_1_bgrd`` (early fusion) is read as ``conv1_1``; a
     late-fusion net's trunks keep their suffixed names (``conv1_1color.weight``,
@@ -472,7 +496,7 @@ def caffe_to_reference(
         report['modalities'] = suffixes
     ref: Dict[str, np.ndarray] = {}
     for suffix in suffixes:
-        for base in BACKBONE_LAYERS + ('fc8', ) + with_head_layers(SCORE_LAYERS):
+        for base in WEIGHT_LAYERS:
             name = base + suffix
             layer = by_name.pop(name, None)
             if layer is None:
@@ -482,7 +506,7 @@ def caffe_to_reference(
                                        f'blobs, expected a weight and a bias')
             weight, bias = layer.blobs[0], layer.blobs[1].reshape(-1)
             if base != 'fc8' and (layer.type == 'InnerProduct' or weight.ndim != 4):
-                feeder = FC_INPUTS.get(base)
+                feeder = _fc_feeder(base, ref, suffix)
                 if feeder is None or f'{feeder}{suffix}.bias' not in ref:
                     raise CaffeFormatError(
                         f'InnerProduct layer {name!r} needs the layer feeding it '
@@ -529,8 +553,9 @@ def convert_caffe(path_or_layers: Union[str, List[CaffeLayer]],
     Args:
         path_or_layers (str | list[CaffeLayer]): A ``.caffemodel`` path or the
             layers :func:`read_caffemodel` returned.
-        variant (str, optional): ``'32s'``, ``'16s'``, ``'8s'``, ``'8s-atonce'``
-            or ``'vgg16'``; detected from the layer names when None.
+        variant (str, optional): ``'32s'``, ``'16s'``, ``'8s'``, ``'8s-atonce'``,
+            ``'alexnet-32s'``, ``'vgg16'`` or ``'alexnet'``; detected from the
+            layer names when None.
 
     Returns:
         tuple[dict, dict]: The state dict (``backbone.*`` / ``decode_head.*``

@@ -1,12 +1,12 @@
-"""What a converted NYUDv2 net (40 classes) needs besides its weights: the class
-names and palette, and the modalities it reads with their input conventions."""
+"""What a converted NYUDv2 net (40 classes) needs besides its weights and classes:
+the modalities it reads, with their input conventions."""
 import os.path as osp
 import re
 from typing import Dict, Optional, Tuple
 
 import torch
 
-from ..datasets.nyud import CLASSES, NYUDv2Dataset
+from ..datasets.nyud import CLASSES
 from ..models.utils.modalities import MODALITIES, modality_means
 
 #: The config of each released NYUD net's modalities.
@@ -48,20 +48,16 @@ def nyud_metadata(state_dict: Dict[str, torch.Tensor], src: str) -> Optional[dic
         src (str): The source file.
 
     Returns:
-        dict | None: ``dataset_meta`` (classes, palette), ``input_convention``
-        (``modalities``, ``mean``, ``std``, ``bgr_to_rgb``, ``weights='nyud'``; or
-        None), ``notes``.
+        dict | None: ``num_classes``, ``input_convention`` (``modalities``,
+        ``mean``, ``std``, ``bgr_to_rgb``, ``weights='nyud'``; or None), ``notes``.
+        The classes are recorded as those of every released 40-class net
+        (``converters/classes.py``).
     """
     scores = [v for k, v in state_dict.items()
               if re.fullmatch(r'decode_head\.score_fr\w*\.weight', k)]
     if not scores or scores[0].shape[0] != len(CLASSES):
         return None
-    meta = NYUDv2Dataset.METAINFO
-    out = dict(dataset_meta=dict(classes=list(meta['classes']),
-                                 palette=[list(p) for p in meta['palette']]),
-               input_convention=None,
-               notes=['40 classes: recorded the NYUDv2 classes (data/nyud/classes.txt) '
-                      'and a palette as dataset_meta'])
+    out = dict(num_classes=len(CLASSES), input_convention=None, notes=[])
     modalities, why = _modalities(state_dict, src)
     if modalities is None:
         out['notes'].append('cannot tell whether this net reads colour or HHA (name '

@@ -5,9 +5,10 @@ their modules after the layers of shelhamer/fcn.berkeleyvision.org's
 ``voc-fcn*/net.py`` (``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``, ``score_fr``,
 ``score_pool4``, ``score_pool3``, ``upscore``, ``upscore2``, ``upscore16``,
 ``upscore_pool4``, ``upscore8``), and so does :mod:`.caffe` after decoding a
-``.caffemodel``. :func:`convert_reference_state_dict` maps that layout onto ours:
-``backbone.<layer>.*`` for VGG16FC and ``decode_head.<layer>.*`` for
-ClassicFCNHead; a VGG16-only source gives bare backbone keys instead.
+``.caffemodel`` (FCN-AlexNet's trunk: ``conv1`` ... ``conv5``, ``fc6``, ``fc7``).
+:func:`convert_reference_state_dict` maps that layout onto ours:
+``backbone.<layer>.*`` for VGG16FC / AlexNetFC and ``decode_head.<layer>.*`` for
+ClassicFCNHead; a VGG16- or AlexNet-only source gives bare backbone keys instead.
 """
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Tuple
@@ -18,6 +19,8 @@ from ..models.utils import fcn_spec
 
 #: Backbone layers in network order: ``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``.
 BACKBONE_LAYERS = fcn_spec.BACKBONE_LAYERS
+#: AlexNet's: ``conv1`` ... ``conv5``, ``fc6``, ``fc7``.
+ALEXNET_BACKBONE_LAYERS = fcn_spec.backbone_layers('alexnet')
 
 #: 1x1 scoring convolutions (weight and bias), coarsest input first.
 SCORE_LAYERS = tuple(fcn_spec.score_name(lv) for lv in reversed(fcn_spec.HEAD_LEVELS))
@@ -30,8 +33,12 @@ DECONV_LAYERS = tuple(dict.fromkeys(
 HEAD_LAYERS: Dict[str, Tuple[str, ...]] = {
     name: fcn_spec.head_layers(name) for name in fcn_spec.VARIANTS}
 
-#: Every variant this module converts; ``'vgg16'`` is a backbone-only source.
-VARIANTS = tuple(fcn_spec.VARIANTS) + ('vgg16', )
+#: Every variant this module converts; ``'vgg16'`` and ``'alexnet'`` are
+#: backbone-only sources.
+VARIANTS = tuple(fcn_spec.VARIANTS) + tuple(fcn_spec.BACKBONE_VARIANTS)
+
+#: Display names of the encoders (reports, error messages).
+ARCH_NAMES = {'vgg16': 'VGG16', 'alexnet': 'AlexNet'}
 
 #: The layer each scoring layer reads (its input channels are that layer's output).
 SCORE_INPUTS = {fcn_spec.score_name(lv): fcn_spec.level_source(lv)
@@ -82,6 +89,8 @@ def detect_variant(names) -> str:
     ``upscore8`` means 8s, ``upscore16`` 16s, ``upscore`` 32s; without ``score_fr``
     the source is a plain VGG16. FCN-8s and FCN-8s at-once have the same layers;
     the at-once Caffe net is told apart by its Scale layers, a state dict is not.
+    AlexNet's ``conv1`` (VGG16 has ``conv1_1``) means ``'alexnet-32s'``, or
+    ``'alexnet'`` without ``score_fr``.
 
     Args:
         names (Iterable[str]): Layer names or state-dict keys.
@@ -90,6 +99,8 @@ def detect_variant(names) -> str:
         str: One of :data:`VARIANTS` except ``'8s-atonce'``.
     """
     layers = {n.rsplit('.', 1)[0] for n in names}
+    if 'conv1' in layers and 'conv1_1' not in layers:
+        return 'alexnet-32s' if 'score_fr' in layers else 'alexnet'
     if 'score_fr' not in layers:
         return 'vgg16'
     for variant, marker in (('8s', 'upscore8'), ('16s', 'upscore16'),
@@ -100,8 +111,14 @@ def detect_variant(names) -> str:
                      'not a known FCN variant')
 
 
-def _check_shapes(sd: Mapping[str, torch.Tensor], layers: Tuple[str, ...]) -> None:
-    """Raise ValueError unless the layers chain with consistent shapes."""
+def _check_shapes(sd: Mapping[str, torch.Tensor], layers: Tuple[str, ...],
+                  groups: Optional[Mapping[str, int]] = None) -> None:
+    """Raise ValueError unless the layers chain with consistent shapes.
+
+    ``groups`` gives the groups of grouped convolutions (AlexNet's conv2, conv4,
+    conv5), whose weights hold ``in_channels / groups`` input channels.
+    """
+    groups = groups or {}
     out = {}
     previous = None
     for name in layers:
@@ -123,11 +140,13 @@ def _check_shapes(sd: Mapping[str, torch.Tensor], layers: Tuple[str, ...]) -> No
         feeder = SCORE_INPUTS.get(name, previous)
         # the first conv takes the image: 3 channels, or more for an early-fusion
         # net (nyud-fcn32s-color-d: B, G, R, depth)
-        expected_in = w.shape[1] if feeder is None else out[feeder]
-        if w.shape[1] != expected_in:
+        group = groups.get(name, 1)
+        expected_in = w.shape[1] * group if feeder is None else out[feeder]
+        if w.shape[1] * group != expected_in:
+            per_group = f' in each of {group} groups' if group > 1 else ''
             raise ValueError(f'{name}.weight has shape {tuple(w.shape)}: '
-                             f'{w.shape[1]} input channels, but its input has '
-                             f'{expected_in}')
+                             f'{w.shape[1]} input channels{per_group}, but its '
+                             f'input has {expected_in}')
         out[name] = w.shape[0]
         if name not in SCORE_LAYERS:
             previous = name
@@ -175,26 +194,32 @@ def convert_reference_state_dict(
         variant = detected
     if variant not in VARIANTS:
         raise ValueError(f'unknown variant {variant!r}; expected one of {VARIANTS}')
-    if variant != 'vgg16' and detected != variant.replace('-atonce', ''):
+    backbone_only = variant in fcn_spec.BACKBONE_VARIANTS
+    if not backbone_only and detected != variant.replace('-atonce', ''):
         raise ValueError(f'variant {variant!r} was asked for, but the layers are '
                          f'those of {detected!r}')
-    head = () if variant == 'vgg16' else HEAD_LAYERS[variant]
-    wanted = BACKBONE_LAYERS + head
+    arch = (fcn_spec.BACKBONE_VARIANTS[variant] if backbone_only else
+            fcn_spec.VARIANTS[variant].backbone)
+    trunk = fcn_spec.backbone_layers(arch)
+    head = () if backbone_only else HEAD_LAYERS[variant]
+    wanted = trunk + head
     keys = [f'{n}.{p}' for n in wanted
             for p in (('weight', ) if n in DECONV_LAYERS else ('weight', 'bias'))]
     missing = [k for k in keys if k not in state_dict]
     if missing:
         raise ValueError(f'missing layers for {variant}: {", ".join(missing)}')
-    _check_shapes(state_dict, wanted)
+    _check_shapes(state_dict, wanted, {
+        layer.name: layer.groups for layer in fcn_spec.encoder_layers(arch)
+        if layer.groups > 1})
 
     report = {'variant': variant, 'mapped': [], 'reshaped': [], 'dropped': [],
               'notes': []}
     out: Dict[str, torch.Tensor] = OrderedDict()
     for key in keys:
         layer = key.rsplit('.', 1)[0]
-        if variant == 'vgg16':
+        if backbone_only:
             dst = key
-        elif layer in BACKBONE_LAYERS:
+        elif layer in trunk:
             dst = f'backbone.{key}'
         else:
             dst = f'decode_head.{key}'
@@ -202,16 +227,17 @@ def convert_reference_state_dict(
         report['mapped'].append([key, dst, list(out[dst].shape)])
     for key in state_dict:
         if key not in keys:
-            reason = ('VGG16 ImageNet classifier' if key.startswith('fc8.') else
-                      f'not part of FCN-{variant}' if variant != 'vgg16' else
-                      'not part of the VGG16 backbone')
+            reason = (f'{ARCH_NAMES[arch]} ImageNet classifier'
+                      if key.startswith('fc8.') else
+                      f'not part of FCN-{variant}' if not backbone_only else
+                      f'not part of the {ARCH_NAMES[arch]} backbone')
             report['dropped'].append([key, reason])
-    first = state_dict[f'{BACKBONE_LAYERS[0]}.weight']
+    first = state_dict[f'{trunk[0]}.weight']
     if first.shape[1] != 3:
         report['notes'].append(
-            f'{BACKBONE_LAYERS[0]} takes {first.shape[1]} input channels (an '
-            'early-fusion net, e.g. nyud-fcn32s-color-d: colour + depth); build '
-            f'VGG16FC with in_channels={first.shape[1]}')
+            f'{trunk[0]} takes {first.shape[1]} input channels (an early-fusion '
+            'net, e.g. nyud-fcn32s-color-d: colour + depth); build the backbone '
+            f'with in_channels={first.shape[1]}')
     if variant == '8s' and detected == '8s':
         report['notes'].append(
             'FCN-8s and FCN-8s at-once share layer names; pass variant '

@@ -1,10 +1,11 @@
-"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, SIFT Flow, NYUDv2)
-and their label and modality loaders; importing registers them into mmseg's DATASETS
-and TRANSFORMS."""
+"""Datasets read as distributed (EndoScene polyps, VOC2012 + SBD, SIFT Flow,
+PASCAL-Context, NYUDv2) and their label and modality loaders; importing registers
+them into mmseg's DATASETS and TRANSFORMS."""
 from .head_annotations import LoadHeadAnnotations
 from .modalities import LoadMultiModalImageFromFiles
 from .nyud import NYUDv2Dataset
 from .packing import PackMultiLabelSegInputs
+from .pascal_context import PascalContextFCNDataset
 from .polyps912 import Polyps912Dataset
 from .scan import ScanReport, scan_dataset
 from .siftflow import SiftFlowDataset
@@ -16,5 +17,6 @@ __all__ = [
     'Polyps912Dataset', 'PascalVOCSBDDataset', 'LoadFCNAnnotations',
     'load_sbd_mat', 'scan_dataset', 'ScanReport', 'Problem', 'DatasetError',
     'DatasetLayoutError', 'SampleError', 'SiftFlowDataset', 'LoadHeadAnnotations',
-    'PackMultiLabelSegInputs', 'NYUDv2Dataset', 'LoadMultiModalImageFromFiles'
+    'PackMultiLabelSegInputs', 'PascalContextFCNDataset', 'NYUDv2Dataset',
+    'LoadMultiModalImageFromFiles'
 ]

@@ -27,7 +27,8 @@ TOL = 1e-4
 
 def narrow_model(model: dict, widths: Sequence[int] = WIDTHS,
                  fc_channels: int = FC_CHANNELS) -> dict:
-    """Narrow a segmentor config's ``VGG16FC`` in place and match its heads' inputs.
+    """Narrow a segmentor config's ``VGG16FC`` (or ``AlexNetFC``) in place and match
+    its heads' inputs.
 
     Args:
         model (dict): A segmentor config with ``backbone`` and ``decode_head``.
@@ -47,6 +48,9 @@ def narrow_model(model: dict, widths: Sequence[int] = WIDTHS,
     # a MultiHeadEncoderDecoder's decode_head is a dict of heads by name
     for head in (heads.values() if model.get('type') == 'MultiHeadEncoderDecoder'
                  else [heads]):
+        if model['backbone'].get('type') == 'AlexNetFC':  # its head reads fc7 alone
+            head.update(in_channels=fc_channels, in_index=0)
+            continue
         skips = head.get('skips', fcn_spec.SKIPS)
         head.update(fcn_spec.head_inputs(skips, widths, fc_channels))
     return model

@@ -13,6 +13,10 @@
 * :func:`make_nyud_tree`: NYUDv2 as the reference's ``nyud.tar.gz`` extracts
   (colour / HHA png, 16-bit depth png, ``segmentation/*.mat``, split lists),
   through :func:`write_depth_png` and :func:`write_nyud_mat`.
+* :func:`make_pascal_context_tree`: VOC2010 images and ``Main`` lists next to
+  PASCAL-Context's ``trainval/*.mat`` (``LabelMap``), ``labels.txt`` (all 459 raw
+  labels) and ``59_labels.txt``; :func:`make_mmseg_context_tree`: mmseg's PNG
+  layout of the same data.
 
 Images are BGR ``uint8`` arrays, as mmcv reads them. Everything follows from
 ``seed``.
@@ -25,6 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..datasets.pascal_context import CONTEXT59_CLASSES
 from ..visualization.palette import voc_palette
 
 #: frames per split of the demo data, like polyps912's train/valid/test, only smaller
@@ -500,6 +505,177 @@ def make_nyud_tree(root: str,
             f.write('\n'.join(split_ids))
     return dict(train=list(train), val=list(val), test=list(test), sizes=id_sizes,
                 files=files)
+
+
+# --- PASCAL-Context ---------------------------------------------------------------
+
+#: The 459 raw labels of PASCAL-Context's ``labels.txt`` in file order (raw label k
+#: is the k-th; the reference keeps a copy as ``data/pascal-context/classes-400.txt``).
+_CONTEXT_RAW_LABELS_TEXT = """\
+accordion,aeroplane,air conditioner,antenna,artillery,ashtray,atrium,
+baby carriage,bag,ball,balloon,bamboo weaving,barrel,baseball bat,basket,
+basketball backboard,bathtub,bed,bedclothes,beer,bell,bench,bicycle,binoculars,
+bird,bird cage,bird feeder,bird nest,blackboard,board,boat,bone,book,bottle,
+bottle opener,bowl,box,bracelet,brick,bridge,broom,brush,bucket,building,bus,
+cabinet,cabinet door,cage,cake,calculator,calendar,camel,camera,camera lens,can,
+candle,candle holder,cap,car,card,cart,case,casette recorder,cash register,cat,
+cd,cd player,ceiling,cell phone,cello,chain,chair,chessboard,chicken,chopstick,
+clip,clippers,clock,closet,cloth,clothes tree,coffee,coffee machine,comb,
+computer,concrete,cone,container,control booth,controller,cooker,
+copying machine,coral,cork,corkscrew,counter,court,cow,crabstick,crane,crate,
+cross,crutch,cup,curtain,cushion,cutting board,dais,disc,disc case,dishwasher,
+dock,dog,dolphin,door,drainer,dray,drink dispenser,drinking machine,drop,drug,
+drum,drum kit,duck,dumbbell,earphone,earrings,egg,electric fan,electric iron,
+electric pot,electric saw,electronic keyboard,engine,envelope,equipment,
+escalator,exhibition booth,extinguisher,eyeglass,fan,faucet,fax machine,fence,
+ferris wheel,fire extinguisher,fire hydrant,fire place,fish,fish tank,fishbowl,
+fishing net,fishing pole,flag,flagstaff,flame,flashlight,floor,flower,fly,foam,
+food,footbridge,forceps,fork,forklift,fountain,fox,frame,fridge,frog,fruit,
+funnel,furnace,game controller,game machine,gas cylinder,gas hood,gas stove,
+gift box,glass,glass marble,globe,glove,goal,grandstand,grass,gravestone,ground,
+guardrail,guitar,gun,hammer,hand cart,handle,handrail,hanger,hard disk drive,
+hat,hay,headphone,heater,helicopter,helmet,holder,hook,horse,
+horse-drawn carriage,hot-air balloon,hydrovalve,ice,inflator pump,ipod,iron,
+ironing board,jar,kart,kettle,key,keyboard,kitchen range,kite,knife,knife block,
+ladder,ladder truck,ladle,laptop,leaves,lid,life buoy,light,light bulb,lighter,
+line,lion,lobster,lock,machine,mailbox,mannequin,map,mask,mat,match book,
+mattress,menu,metal,meter box,microphone,microwave,mirror,missile,model,money,
+monkey,mop,motorbike,mountain,mouse,mouse pad,musical instrument,napkin,net,
+newspaper,oar,ornament,outlet,oven,oxygen bottle,pack,pan,paper,paper box,
+paper cutter,parachute,parasol,parterre,patio,pelage,pen,pen container,pencil,
+person,photo,piano,picture,pig,pillar,pillow,pipe,pitcher,plant,plastic,plate,
+platform,player,playground,pliers,plume,poker,poker chip,pole,pool table,
+postcard,poster,pot,pottedplant,printer,projector,pumpkin,rabbit,racket,
+radiator,radio,rail,rake,ramp,range hood,receiver,recorder,
+recreational machines,remote control,road,robot,rock,rocket,rocking horse,rope,
+rug,ruler,runway,saddle,sand,saw,scale,scanner,scissors,scoop,screen,
+screwdriver,sculpture,scythe,sewer,sewing machine,shed,sheep,shell,shelves,shoe,
+shopping cart,shovel,sidecar,sidewalk,sign,signal light,sink,skateboard,ski,sky,
+sled,slippers,smoke,snail,snake,snow,snowmobiles,sofa,spanner,spatula,speaker,
+speed bump,spice container,spoon,sprayer,squirrel,stage,stair,stapler,stick,
+sticky note,stone,stool,stove,straw,stretcher,sun,sunglass,sunshade,
+surveillance camera,swan,sweeper,swim ring,swimming pool,swing,switch,table,
+tableware,tank,tap,tape,tarp,telephone,telephone booth,tent,tire,toaster,toilet,
+tong,tool,toothbrush,towel,toy,toy car,track,train,trampoline,trash bin,tray,
+tree,tricycle,tripod,trophy,truck,tube,turtle,tvmonitor,tweezers,typewriter,
+umbrella,unknown,vacuum cleaner,vending machine,video camera,video game console,
+video player,video tape,violin,wakeboard,wall,wallet,wardrobe,washing machine,
+watch,water,water dispenser,water pipe,water skate board,watermelon,whale,wharf,
+wheel,wheelchair,window,window blinds,wineglass,wire,wood,wool"""
+CONTEXT_RAW_LABELS = tuple(_CONTEXT_RAW_LABELS_TEXT.replace('\n', '').split(','))
+#: ``59_labels.txt``: the task, spelled as the reference's ``classes-59.txt`` spells
+#: it (``diningtable``, ``clothes``, ``bedcloth``).
+CONTEXT_TASK_LABELS = tuple(
+    {'table': 'diningtable', 'cloth': 'clothes', 'bedclothes': 'bedcloth'}.get(n, n)
+    for n in CONTEXT59_CLASSES)
+#: Default id lists of :func:`make_pascal_context_tree` (VOC2010 ``Main`` lists).
+CONTEXT_TRAIN = ('2008_000002', '2008_000007', '2008_000008')
+CONTEXT_VAL = ('2008_000010', '2008_000012')
+
+
+def write_label_list(path: str, names: Sequence[str]) -> None:
+    """Write a PASCAL-Context label list: ``<k>: <name>`` lines, k from 1."""
+    with open(path, 'w') as f:
+        f.write(''.join(f'{k}: {name}\n' for k, name in enumerate(names, 1)))
+
+
+def write_context_mat(path: str, label_map: np.ndarray) -> None:
+    """Save raw labels as PASCAL-Context does: variable ``LabelMap`` of a ``.mat``."""
+    import scipy.io
+    scipy.io.savemat(path, {'LabelMap': label_map}, do_compression=True)
+
+
+def context_raw_label_map(rng: np.random.Generator, h: int, w: int,
+                          every_label: bool = False) -> np.ndarray:
+    """A ``uint16`` map of raw labels 0..459 in small blocks, so that the resized
+    and cropped maps keep several classes; with ``every_label`` each value occurs
+    at least once (needs ``h * w >= 460``)."""
+    num = len(CONTEXT_RAW_LABELS) + 1
+    if every_label:
+        values = np.concatenate([np.arange(num), rng.integers(0, num, h * w - num)])
+        return rng.permutation(values).reshape(h, w).astype(np.uint16)
+    blocks = rng.integers(0, num, ((h + 3) // 4, (w + 3) // 4))
+    return np.kron(blocks, np.ones((4, 4), np.int64))[:h, :w].astype(np.uint16)
+
+
+def make_pascal_context_tree(root: str,
+                             train: Sequence[str] = CONTEXT_TRAIN,
+                             val: Sequence[str] = CONTEXT_VAL,
+                             sizes: Sequence[Size] = ((30, 40), (40, 30)),
+                             voc_dir: str = 'VOC2010',
+                             seed: int = 0) -> dict:
+    """Write the layout ``PascalContextFCNDataset`` reads, as the archives extract.
+
+    ``<root>/VOC2010/JPEGImages/<id>.jpg`` and ``ImageSets/Main/{train,val}.txt``;
+    ``<root>/trainval/<id>.mat`` (``LabelMap`` of raw labels), ``labels.txt`` (all
+    459 raw labels) and ``59_labels.txt``. The first id's ``LabelMap`` holds every
+    raw label 0..459.
+
+    Args:
+        root (str): Folder to write into.
+        train, val (Sequence[str]): Id lists.
+        sizes (Sequence[tuple]): (height, width) per id in list order, cycled.
+        voc_dir (str): Defaults to ``'VOC2010'``.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict: ``train``, ``val``, ``sizes`` (id -> (h, w)), ``raw`` (id -> the
+        ``LabelMap``), ``mat`` (id -> its file) and the folders ``voc_root`` and
+        ``context_root``.
+    """
+    rng = np.random.default_rng(seed)
+    voc_root = osp.join(root, voc_dir)
+    for sub in ('JPEGImages', osp.join('ImageSets', 'Main')):
+        os.makedirs(osp.join(voc_root, sub), exist_ok=True)
+    os.makedirs(osp.join(root, 'trainval'), exist_ok=True)
+    write_label_list(osp.join(root, 'labels.txt'), CONTEXT_RAW_LABELS)
+    write_label_list(osp.join(root, '59_labels.txt'), CONTEXT_TASK_LABELS)
+    ids = list(dict.fromkeys(list(train) + list(val)))
+    id_sizes, raw, mats = {}, {}, {}
+    for n, sample_id in enumerate(ids):
+        h, w = id_sizes[sample_id] = tuple(sizes[n % len(sizes)])
+        _imwrite(osp.join(voc_root, 'JPEGImages', sample_id + '.jpg'),
+                 _noise_image(rng, (h, w)), (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY))
+        raw[sample_id] = context_raw_label_map(rng, h, w, every_label=n == 0)
+        mats[sample_id] = osp.join(root, 'trainval', sample_id + '.mat')
+        write_context_mat(mats[sample_id], raw[sample_id])
+    _write_list(osp.join(voc_root, 'ImageSets', 'Main', 'train.txt'), train)
+    _write_list(osp.join(voc_root, 'ImageSets', 'Main', 'val.txt'), val)
+    return dict(train=list(train), val=list(val), sizes=id_sizes, raw=raw, mat=mats,
+                voc_root=voc_root, context_root=root)
+
+
+def make_mmseg_context_tree(root: str, labels: Mapping[str, np.ndarray],
+                            train: Sequence[str], val: Sequence[str],
+                            seed: int = 0) -> str:
+    """Write mmseg's PASCAL-Context layout (what its converter produces).
+
+    ``<root>/VOC2010/JPEGImages/<id>.jpg``, ``SegmentationClassContext/<id>.png``
+    (labels 0..59 in mmseg's alphabetical ``PascalContextDataset`` order) and
+    ``ImageSets/SegmentationContext/{train,val}.txt``.
+
+    Args:
+        root (str): Folder to write into.
+        labels (Mapping[str, np.ndarray]): id -> label map in mmseg's order.
+        train, val (Sequence[str]): Id lists.
+        seed (int): Random seed of the images. Defaults to 0.
+
+    Returns:
+        str: The ``data_root`` of mmseg's config (``<root>/VOC2010``).
+    """
+    rng = np.random.default_rng(seed)
+    voc = osp.join(root, 'VOC2010')
+    for sub in ('JPEGImages', 'SegmentationClassContext'):
+        os.makedirs(osp.join(voc, sub), exist_ok=True)
+    for sample_id, seg in labels.items():
+        _imwrite(osp.join(voc, 'JPEGImages', sample_id + '.jpg'),
+                 _noise_image(rng, seg.shape), (cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY))
+        Image.fromarray(seg.astype(np.uint8)).save(
+            osp.join(voc, 'SegmentationClassContext', sample_id + '.png'))
+    lists = osp.join(voc, 'ImageSets', 'SegmentationContext')
+    _write_list(osp.join(lists, 'train.txt'), train)
+    _write_list(osp.join(lists, 'val.txt'), val)
+    return voc
 
 
 # --- SIFT Flow ----------------------------------------------------------------------

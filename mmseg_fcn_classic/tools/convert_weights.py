@@ -1,9 +1,11 @@
-"""Convert original FCN / VGG16 weights into checkpoints for mmseg_fcn_classic.
+r"""Convert original FCN, VGG16 and AlexNet weights into our checkpoints.
 
 Sources (the format is detected from the file unless --format is given):
 
   caffe        .caffemodel: VGG_ILSVRC_16_layers (backbone), fcn32s-heavy-pascal,
                fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal,
+               pascalcontext-fcn{32,16,8}s-heavy, fcn-alexnet-pascal (FCN-AlexNet),
+               bvlc_alexnet / bvlc_reference_caffenet (AlexNet backbone),
                siftflow-fcn{32,16,8}s-heavy (two heads: semantic, geometric),
                nyud-fcn32s-{color,hha,color-hha}-heavy (NYUDv2: the classes and
                modalities are recorded; color-hha's two trunks load into
@@ -13,8 +15,14 @@ Sources (the format is detected from the file unless --format is given):
   torchvision  torchvision vgg16 .pth (features.*, classifier.*) -> backbone
 
 A whole FCN gives a checkpoint for `mmseg.apis.init_model(config, DST)` or
-`mmseg-fcn-test CONFIG DST` (keys backbone.* / decode_head.*); a VGG16 gives backbone
-weights for `model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST)`.
+`mmseg-fcn-test CONFIG DST` (keys backbone.* / decode_head.*); a VGG16 or AlexNet gives
+backbone weights for `model.backbone.init_cfg=dict(type='Pretrained', checkpoint=DST)`.
+
+Class order: the released nets output their dataset layer's classes (VOC's 21;
+PASCAL-Context's 60 in classes-59.txt order: background, the VOC classes, bag ...
+wood). `--config CONFIG` reorders the score and upsampling channels by class name
+to the classes of the config's dataset (e.g. mmseg's alphabetical
+PascalContextDataset); names that do not match are an error listing them.
 
 Input convention of the weights (set the config's data_preprocessor to match):
   caffe, pytorch-fcn  BGR 0-255, mean (104.00699, 116.66877, 122.67892), std 1,
@@ -28,6 +36,8 @@ clone, python tools/convert_weights.py):
   mmseg-fcn-convert-weights VGG_ILSVRC_16_layers.caffemodel checkpoints/vgg16_caffe.pth
   mmseg-fcn-convert-weights fcn8s-heavy-pascal.caffemodel fcn8s_voc.pth
   mmseg-fcn-convert-weights fcn8s-atonce.pth out.pth --variant 8s-atonce
+  mmseg-fcn-convert-weights pascalcontext-fcn8s-heavy.caffemodel out.pth \
+      --config configs/fcn8s_vgg16_pascal-context_mmseg.py
 """
 import argparse
 import os
@@ -38,6 +48,7 @@ from typing import List, Optional
 import torch
 
 from ..converters.api import FORMATS, ConversionError, convert_file, format_report
+from ..converters.pytorch_fcn import VARIANTS
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -47,18 +58,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('dst', help='output checkpoint (.pth)')
     parser.add_argument('--format', choices=FORMATS, default=None,
                         help='source format (default: detected from the file)')
-    parser.add_argument('--variant', default=None,
-                        choices=('32s', '16s', '8s', '8s-atonce', 'vgg16'),
+    parser.add_argument('--variant', default=None, choices=VARIANTS,
                         help='FCN variant (default: detected from the layer names; '
                         'pytorch-fcn FCN8sAtOnce files need 8s-atonce unless their '
                         "name contains 'atonce')")
+    parser.add_argument('--config', default=None,
+                        help="reorder the class channels by name to this config's "
+                        'dataset classes (default: keep the source order)')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        checkpoint, report = convert_file(args.src, args.format, args.variant)
+        checkpoint, report = convert_file(args.src, args.format, args.variant,
+                                          config=args.config)
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -17,8 +17,8 @@ from typing import Iterable, List, Optional, Sequence
 import numpy as np
 
 V1_TYPES = {'Convolution': 4, 'Data': 5, 'Dropout': 6, 'InnerProduct': 14,
-            'Pooling': 17, 'ReLU': 18, 'Softmax': 20, 'SoftmaxWithLoss': 21,
-            'Deconvolution': 39}
+            'LRN': 15, 'Pooling': 17, 'ReLU': 18, 'Softmax': 20,
+            'SoftmaxWithLoss': 21, 'Deconvolution': 39}
 
 
 def varint(value: int) -> bytes:

@@ -8,6 +8,9 @@
   (``VGG_ILSVRC_16_layers.caffemodel``).
 * :func:`reference_forward`: the reference nets' forward pass in plain
   ``F.conv2d`` calls, from the arrays (pytorch-fcn's ``FCN*.forward``).
+* FCN-AlexNet and the ImageNet AlexNet: :func:`alexnet_arrays`,
+  :func:`alexnet_caffemodel_bytes`, :func:`alexnet_reference_forward` (Caffe's
+  pooling and LRN written out: :func:`caffe_max_pool`, :func:`caffe_lrn`).
 """
 from collections import OrderedDict
 from typing import Dict, Optional
@@ -280,6 +283,167 @@ def reference_late_fusion_forward(arrays: Dict[str, np.ndarray], inputs,
     h = F.conv_transpose2d(fused, p['upscore.weight'], stride=32)
     x = inputs[0]
     return h[:, :, 19:19 + x.shape[2], 19:19 + x.shape[3]]
+
+
+# --- FCN-AlexNet (voc-fcn-alexnet) and the ImageNet AlexNet -------------------------
+
+#: Narrow stand-ins for AlexNet's 96, 256, 384, 384, 256 channels (even where a
+#: grouped conv splits them).
+ALEXNET_WIDTHS = (4, 8, 6, 8, 10)
+#: voc-fcn-alexnet/net.py, typed in from the prototxt: (kernel, stride, pad, group).
+ALEXNET_CONVS = {'conv1': (11, 4, 100, 1), 'conv2': (5, 1, 2, 2),
+                 'conv3': (3, 1, 1, 1), 'conv4': (3, 1, 1, 2), 'conv5': (3, 1, 1, 2)}
+#: val.prototxt: upscore (Deconvolution kernel 63, stride 32), score (Crop offset 18).
+ALEXNET_UPSCORE = (63, 32)
+ALEXNET_CROP = 18
+
+
+def alexnet_arrays(variant: str = 'alexnet-32s', seed: int = 0,
+                   widths=ALEXNET_WIDTHS, fc: int = FC_CHANNELS,
+                   num_classes: int = NUM_CLASSES) -> Dict[str, np.ndarray]:
+    """Random float32 AlexNet weights under reference names; ``'alexnet'`` is the
+    ImageNet backbone with ``fc8``, ``'alexnet-32s'`` FCN-AlexNet."""
+    rng = np.random.default_rng(seed)
+    out: Dict[str, np.ndarray] = OrderedDict()
+
+    def conv(name, cout, cin, k, scale=None):
+        scale = scale or (2.0 / (cin * k * k)) ** 0.5
+        out[f'{name}.weight'] = (rng.standard_normal((cout, cin, k, k)) * scale
+                                 ).astype(np.float32)
+        out[f'{name}.bias'] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+
+    cin = 3
+    for i, (name, (k, _, _, group)) in enumerate(ALEXNET_CONVS.items()):
+        conv(name, widths[i], cin // group, k)
+        cin = widths[i]
+    conv('fc6', fc, widths[4], 6)
+    conv('fc7', fc, fc, 1)
+    if variant == 'alexnet':
+        conv('fc8', 7, fc, 1)
+        return out
+    conv('score_fr', num_classes, fc, 1)
+    k = ALEXNET_UPSCORE[0]
+    out['upscore.weight'] = (rng.standard_normal((num_classes, num_classes, k, k))
+                             * 0.1).astype(np.float32)
+    return out
+
+
+def alexnet_caffemodel_bytes(arrays: Dict[str, np.ndarray], variant: str,
+                             v1: bool = False,
+                             legacy_dims: Optional[bool] = None) -> bytes:
+    """Encode AlexNet weights as a ``.caffemodel``.
+
+    ``'alexnet-32s'``: ``fcn-alexnet-pascal.caffemodel``'s layers (net.py order:
+    pool before LRN, fc6/fc7 convolutions, score_fr, upscore, the Crop).
+    ``'alexnet'``: ``bvlc_alexnet.caffemodel``'s (LRN before pool; fc6, fc7, fc8
+    InnerProduct layers with flattened weights, fc6 over conv5's 256 x 6 x 6).
+    """
+    legacy = v1 if legacy_dims is None else legacy_dims
+    if variant == 'alexnet':
+        order = ['conv1', 'relu1', 'norm1', 'pool1', 'conv2', 'relu2', 'norm2',
+                 'pool2']
+        fc_type = 'InnerProduct'
+    else:
+        order = ['conv1', 'relu1', 'pool1', 'norm1', 'conv2', 'relu2', 'pool2',
+                 'norm2']
+        fc_type = 'Convolution'
+    order += ['conv3', 'relu3', 'conv4', 'relu4', 'conv5', 'relu5', 'pool5',
+              'fc6', 'relu6', 'drop6', 'fc7', 'relu7', 'drop7']
+    order += ['fc8', 'prob'] if variant == 'alexnet' else [
+        'score_fr', 'upscore', 'score', 'loss']
+    types = {'relu': 'ReLU', 'norm': 'LRN', 'pool': 'Pooling', 'drop': 'Dropout',
+             'conv': 'Convolution', 'fc': fc_type, 'score_fr': 'Convolution',
+             'upscore': 'Deconvolution', 'score': 'Crop', 'loss': 'SoftmaxWithLoss',
+             'prob': 'Softmax'}
+    layers = [pe.layer('data', 'Data' if v1 else 'Python', v1=v1)]
+    for name in order:
+        type_ = types.get(name) or types[name.rstrip('0123456789')]
+        blobs = []
+        if f'{name}.weight' in arrays:
+            w = arrays[f'{name}.weight']
+            if type_ == 'InnerProduct':
+                w = w.reshape(w.shape[0], -1)
+            blobs.append(pe.blob(w, legacy_dims=legacy))
+            if f'{name}.bias' in arrays:
+                blobs.append(pe.blob(arrays[f'{name}.bias'], legacy_dims=legacy))
+        if v1 and type_ not in pe.V1_TYPES:  # Crop is new-style only
+            type_ = 'Data'
+        layers.append(pe.layer(name, type_, blobs, v1=v1))
+    return pe.net(layers, name=variant)
+
+
+def caffe_max_pool(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """Caffe's max ``PoolingLayer`` without padding: ``ceil((H - k) / s) + 1``
+    outputs, the last window running over the edge (read as -inf)."""
+    h, w = x.shape[-2:]
+    out_h, out_w = -(-(h - kernel) // stride) + 1, -(-(w - kernel) // stride) + 1
+    need_h, need_w = (out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel
+    x = F.pad(x, (0, need_w - w, 0, need_h - h), value=float('-inf'))
+    return F.max_pool2d(x, kernel, stride)
+
+
+def caffe_lrn(x: torch.Tensor, size: int = 5, alpha: float = 1e-4,
+              beta: float = 0.75, k: float = 1.0) -> torch.Tensor:
+    """Caffe's ``LRNLayer`` (ACROSS_CHANNELS), written out: channel ``c`` is divided
+    by ``(k + alpha / size * sum of x^2 over channels c - (size-1)/2 ... c +
+    (size-1)/2) ** beta``, channels outside the blob counting 0."""
+    half = (size - 1) // 2
+    squares = x * x
+    scale = torch.full_like(x, k)
+    for c in range(x.shape[1]):
+        lo, hi = max(0, c - half), min(x.shape[1], c + half + 1)
+        scale[:, c] += alpha / size * squares[:, lo:hi].sum(dim=1)
+    return x / scale ** beta
+
+
+def alexnet_reference_fc7(arrays: Dict[str, np.ndarray],
+                          x: torch.Tensor) -> torch.Tensor:
+    """fc7 (after ReLU) of voc-fcn-alexnet's trunk, from its arrays."""
+    p = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+    h = x
+    for name, (k, stride, pad, group) in ALEXNET_CONVS.items():
+        h = F.relu(F.conv2d(h, p[f'{name}.weight'], p[f'{name}.bias'],
+                            stride=stride, padding=pad, groups=group))
+        if name in ('conv1', 'conv2', 'conv5'):
+            h = caffe_max_pool(h, 3, 2)
+        if name in ('conv1', 'conv2'):
+            h = caffe_lrn(h)
+    h = F.relu(F.conv2d(h, p['fc6.weight'], p['fc6.bias']))
+    return F.relu(F.conv2d(h, p['fc7.weight'], p['fc7.bias']))
+
+
+def alexnet_reference_forward(arrays: Dict[str, np.ndarray],
+                              x: torch.Tensor) -> torch.Tensor:
+    """Logits of voc-fcn-alexnet, from its arrays."""
+    p = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+    h = F.conv2d(alexnet_reference_fc7(arrays, x), p['score_fr.weight'],
+                 p['score_fr.bias'])
+    h = F.conv_transpose2d(h, p['upscore.weight'], stride=ALEXNET_UPSCORE[1])
+    o = ALEXNET_CROP
+    return h[:, :, o:o + x.shape[2], o:o + x.shape[3]]
+
+
+def alexnet_model_cfg(widths=ALEXNET_WIDTHS, fc: int = FC_CHANNELS,
+                      num_classes: int = NUM_CLASSES) -> dict:
+    """An EncoderDecoder config of our FCN-AlexNet with the narrow widths."""
+    return dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='FCNDataPreProcessor', weights='caffe'),
+        backbone=dict(type='AlexNetFC', widths=widths, fc_channels=fc),
+        decode_head=dict(
+            type='ClassicFCNHead', skips=(), in_channels=fc, in_index=0,
+            crop_offsets='alexnet_fc', num_classes=num_classes),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+
+
+def build_alexnet_fcn(**kwargs):
+    """Build :func:`alexnet_model_cfg` through mmseg's registry, in eval mode."""
+    import mmseg_fcn_classic  # noqa: F401  (registers the components)
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    return MODELS.build(alexnet_model_cfg(**kwargs)).eval()
 
 
 # --- siftflow-fcn{32,16,8}s: one trunk, a semantic and a geometric head -----------

@@ -262,3 +262,35 @@ def test_summed_loss_of_a_voc_image_stays_float32_under_fp16(build, backbone):
     torch.testing.assert_close(head.loss_by_feat(half, _samples(labels))['loss_ce'],
                                expected)
     assert torch.isinf(BaseDecodeHead.loss_by_feat(head, half, _samples(labels))['loss_ce'])
+
+
+def test_alexnet_geometry_head(build):
+    """crop_offsets='alexnet_fc': voc-fcn-alexnet's crop 18 and its bilinear,
+    frozen upscore of kernel 63 / stride 32, both derived from AlexNet's layers;
+    the logits come out at the input's size down to 1x1."""
+    head = build(dict(type='ClassicFCNHead', skips=(), in_channels=16, in_index=0,
+                      crop_offsets='alexnet_fc', num_classes=NUM_CLASSES))
+    assert head.crop_offsets == (18, ) and head.upscore_kernels == (63, )
+    assert head.upscore.weight.shape == (NUM_CLASSES, NUM_CLASSES, 63, 63)
+    assert head.upscore.stride == (32, 32) and not head.upscore.weight.requires_grad
+    assert torch.equal(head.upscore.weight, bilinear_upsample_weight(NUM_CLASSES, 63))
+    backbone = build(dict(type='AlexNetFC', widths=(4, 8, 8, 16, 16),
+                          fc_channels=16)).eval()
+    randomize_(head)
+    for size in [(1, 1), (7, 3), (45, 38)]:
+        with torch.no_grad():
+            assert head(backbone(torch.rand(1, 3, *size)), out_size=size).shape == (
+                1, NUM_CLASSES, *size)
+    with pytest.raises(ValueError, match='fc7 only'):
+        build(dict(type='ClassicFCNHead', skips=('pool4', ), in_channels=(16, 16),
+                   in_index=(0, 1), crop_offsets='alexnet_fc', num_classes=2))
+
+
+def test_explicit_upscore_kernels(build):
+    head = build(head_cfg('16s', crop_offsets=(5, 27), upscore_kernels=(4, 31)))
+    assert head.upscore16.kernel_size == (31, 31)
+    assert torch.equal(head.upscore16.weight, bilinear_upsample_weight(NUM_CLASSES, 31))
+    with pytest.raises(ValueError, match='2 upsampling layers'):
+        build(head_cfg('16s', upscore_kernels=(4, )))
+    with pytest.raises(ValueError, match="crop_offsets must be one of"):
+        build(head_cfg('16s', crop_offsets='resnet'))

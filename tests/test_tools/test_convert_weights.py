@@ -205,3 +205,129 @@ def test_released_caffe_variants(tmp_path, capsys, variant):
     src.write_bytes(caffemodel_bytes(reference_arrays(variant), variant))
     code, out, _ = _run([src, tmp_path / 'o.pth'], capsys)
     assert code == 0 and f'caffe weights (FCN-{variant})' in out
+
+
+def _narrow_config(tmp_path, base: str, name: str = 'narrow.py') -> str:
+    """A config inheriting shipped ``base`` with the narrow reference widths."""
+    from mmseg_fcn_classic.utils.config import config_path
+    cfg = fcn_model_cfg('8s', num_classes=60)
+    path = tmp_path / name
+    path.write_text(
+        f'_base_ = [{config_path(base)!r}]\n'
+        f"model = dict(backbone=dict(widths={WIDTHS!r}, fc_channels={FC_CHANNELS}),\n"
+        f"             decode_head=dict(in_channels={cfg['decode_head']['in_channels']!r},"
+        f" in_index={cfg['decode_head']['in_index']!r}))\n")
+    return str(path)
+
+
+def test_pascal_context_weights_reordered_for_mmseg_layout(tmp_path, capsys):
+    """--config: the 60 channels follow mmseg's alphabetical classes; the logits are
+    the reference net's, permuted, and the predictions the same classes by name."""
+    from mmseg.apis import init_model
+    from mmseg.datasets import PascalContextDataset
+
+    from mmseg_fcn_classic.datasets.pascal_context import CONTEXT_CLASSES
+    from mmseg_fcn_classic.testing.narrow import logits
+    from tests.test_converters.reference_nets import reference_forward
+
+    arrays = reference_arrays('8s', seed=7, num_classes=60)
+    src = tmp_path / 'pascalcontext-fcn8s-heavy.caffemodel'
+    src.write_bytes(caffemodel_bytes(arrays, '8s'))
+    shipped = osp.join(ROOT, 'configs', 'fcn8s_vgg16_pascal-context_mmseg.py')
+    dst = tmp_path / 'fcn8s_pascal-context_mmseg.pth'
+    code, out, err = _run([src, dst, '--config', shipped], capsys)
+    assert code == 0, err
+    assert "reordered the 60 classes from the PASCAL-Context (classes-59.txt order) " \
+        "order to PascalContextDataset's" in out
+    mmseg_classes = list(PascalContextDataset.METAINFO['classes'])
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert meta['dataset_meta']['classes'] == mmseg_classes
+    assert meta['classes_reordered_from'] == list(CONTEXT_CLASSES)
+    perm = [CONTEXT_CLASSES.index(name) for name in mmseg_classes]
+
+    model = init_model(_narrow_config(tmp_path, 'fcn8s_vgg16_pascal-context_mmseg.py'),
+                       str(dst), device='cpu')
+    assert model.dataset_meta['classes'] == mmseg_classes
+    x = torch.randn(1, 3, 37, 45, generator=torch.Generator().manual_seed(3)) * 50
+    with torch.no_grad():
+        ours = logits(model, x)
+    reference = reference_forward(arrays, x, '8s')
+    scale = max(1.0, reference.abs().max().item())
+    torch.testing.assert_close(ours, reference[:, perm], rtol=1e-4, atol=1e-4 * scale)
+    ours_names = np.array(mmseg_classes)[ours.argmax(1).numpy()]
+    reference_names = np.array(CONTEXT_CLASSES)[reference.argmax(1).numpy()]
+    assert np.unique(reference_names).size > 3
+    assert (ours_names == reference_names).all()
+
+    # without --config: the reference order, recorded as such
+    code, _, _ = _run([src, tmp_path / 'plain.pth'], capsys)
+    meta = torch.load(tmp_path / 'plain.pth', weights_only=True)['meta']
+    assert code == 0 and meta['dataset_meta']['classes'] == list(CONTEXT_CLASSES)
+
+
+def test_class_reordering_errors(tmp_path, capsys):
+    src = tmp_path / 'pascalcontext-fcn32s-heavy.caffemodel'
+    src.write_bytes(caffemodel_bytes(reference_arrays('32s', num_classes=60), '32s'))
+    voc = osp.join(ROOT, 'configs', 'fcn32s_vgg16_voc.py')
+    code, _, err = _run([src, tmp_path / 'o.pth', '--config', voc], capsys)
+    assert code == 1 and 'do not match the classes of' in err
+    assert "have no match in the dataset: ['table', 'bag', 'bed'" in err
+    assert "have no match in the weights: ['diningtable']" in err
+    assert not (tmp_path / 'o.pth').exists()
+
+    odd = tmp_path / 'odd.caffemodel'
+    odd.write_bytes(caffemodel_bytes(reference_arrays('32s', num_classes=7), '32s'))
+    code, _, err = _run([odd, tmp_path / 'o.pth', '--config', voc], capsys)
+    assert code == 1 and 'names of its 7 classes are unknown' in err
+
+    vgg = tmp_path / 'VGG_ILSVRC_16_layers.caffemodel'
+    vgg.write_bytes(caffemodel_bytes(reference_arrays('vgg16'), 'vgg16', v1=True))
+    code, _, err = _run([vgg, tmp_path / 'o.pth', '--config', voc], capsys)
+    assert code == 1 and 'vgg16 backbone weights without classes' in err
+
+    from tests.test_converters.reference_nets import (siftflow_arrays,
+                                                      siftflow_caffemodel_bytes)
+    two_heads = tmp_path / 'siftflow-fcn32s-heavy.caffemodel'
+    two_heads.write_bytes(siftflow_caffemodel_bytes(siftflow_arrays('32s'), '32s'))
+    code, _, err = _run([two_heads, tmp_path / 'o.pth', '--config', voc], capsys)
+    assert code == 1 and "one-head FCN; this net has the heads ['sem', 'geo']" in err
+
+    mismatch = tmp_path / 'bad_head.py'
+    mismatch.write_text(f'_base_ = [{voc!r}]\nmodel = dict(decode_head=dict('
+                        'num_classes=60))\n')
+    code, _, err = _run([src, tmp_path / 'o.pth', '--config', mismatch], capsys)
+    assert code == 1 and 'num_classes=60 but its dataset PascalVOCSBDDataset has 21' in err
+
+
+def test_fcn_alexnet_and_imagenet_alexnet(tmp_path, capsys):
+    from tests.test_converters.reference_nets import (alexnet_arrays,
+                                                      alexnet_caffemodel_bytes)
+    src = tmp_path / 'fcn-alexnet-pascal.caffemodel'
+    src.write_bytes(alexnet_caffemodel_bytes(alexnet_arrays(num_classes=21),
+                                             'alexnet-32s'))
+    code, out, _ = _run([src, tmp_path / 'fcn_alexnet.pth'], capsys)
+    assert code == 0 and 'caffe weights (FCN-AlexNet)' in out
+    assert 'init_model(<fcn32s_alexnet config>' in out
+    meta = torch.load(tmp_path / 'fcn_alexnet.pth', weights_only=True)['meta']
+    assert meta['variant'] == 'alexnet-32s' and meta['dataset_meta']['classes'][0] == \
+        'background'
+
+    src = tmp_path / 'bvlc_alexnet.caffemodel'
+    src.write_bytes(alexnet_caffemodel_bytes(alexnet_arrays('alexnet'), 'alexnet', v1=True))
+    dst = tmp_path / 'alexnet_caffe.pth'
+    code, out, _ = _run([src, dst], capsys)
+    assert code == 0 and 'caffe weights (AlexNet backbone)' in out
+    assert "init_cfg=dict(type='Pretrained'" in out
+
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from tests.test_converters.reference_nets import ALEXNET_WIDTHS
+    init_default_scope('mmseg')
+    backbone = MODELS.build(dict(
+        type='AlexNetFC', widths=ALEXNET_WIDTHS, fc_channels=FC_CHANNELS,
+        init_cfg=dict(type='Pretrained', checkpoint=str(dst))))
+    backbone.init_weights()
+    arrays = alexnet_arrays('alexnet')
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(value, torch.from_numpy(arrays[key])), key

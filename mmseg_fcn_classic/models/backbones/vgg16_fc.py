@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ...converters.torchvision import convert_torchvision_vgg16
 from ..layers import GemmConv2d
-from ..utils.fcn_spec import DEFAULT_FC_CHANNELS, LEVELS, vgg_fc_layers
+from ..utils.fcn_spec import DEFAULT_FC_CHANNELS, LEVELS, LRN_SETTINGS, vgg_fc_layers
 from ..utils.geometry import vgg_coord_maps
 
 @MODELS.register_module()
@@ -85,33 +85,42 @@ class VGG16FC(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.pretrained = pretrained
         self.out_indices = tuple(out_indices)
-        if not self.out_indices or not all(0 <= i < len(LEVELS)
+        levels = self.LEVELS
+        if not self.out_indices or not all(0 <= i < len(levels)
                                            for i in self.out_indices):
-            raise ValueError(f'out_indices must be levels in 0..{len(LEVELS) - 1} '
-                             f'{LEVELS}, got {out_indices}')
+            raise ValueError(f'out_indices must be levels in 0..{len(levels) - 1} '
+                             f'{levels}, got {out_indices}')
         self.frozen_stages = frozen_stages
-        last = LEVELS[max(self.out_indices)]
-        layers = vgg_fc_layers(arch, widths, fc_channels)
+        last = levels[max(self.out_indices)]
+        layers = self.encoder_layers(arch, widths, fc_channels)
         self.layer_specs = layers[:[layer.name for layer in layers].index(last) + 1]
-        self._out_names = {LEVELS[i] for i in self.out_indices}
+        self._out_names = {levels[i] for i in self.out_indices}
 
         channels = in_channels
         for layer in self.layer_specs:
-            if layer.kind == 'pool':
+            if layer.kind == 'pool':  # Caffe's pooling rounds up
                 self.add_module(
-                    layer.name, nn.MaxPool2d(2, stride=2, ceil_mode=True))
+                    layer.name, nn.MaxPool2d(layer.kernel_size, stride=layer.stride,
+                                             ceil_mode=True))
+                continue
+            if layer.kind == 'lrn':  # Caffe's LRN (ACROSS_CHANNELS)
+                self.add_module(layer.name, nn.LocalResponseNorm(**LRN_SETTINGS))
                 continue
             # fc6/fc7: huge weights over tiny maps run faster as one GEMM
             conv = GemmConv2d if layer.kind == 'fc' else nn.Conv2d
             self.add_module(
                 layer.name,
                 conv(channels, layer.out_channels, layer.kernel_size,
-                     stride=layer.stride, padding=layer.padding))
+                     stride=layer.stride, padding=layer.padding, groups=layer.groups))
             if layer.kind == 'fc':
                 self.add_module(_dropout_name(layer.name), nn.Dropout(dropout_ratio))
             channels = layer.out_channels
         self._freeze_stages()
 
+    #: The levels ``out_indices`` picks from.
+    LEVELS = LEVELS
+    #: The layer table of an ``arch`` (``fcn_spec``).
+    encoder_layers = staticmethod(vgg_fc_layers)
     #: Where the pixels of each level sit in the input image (VGG16 geometry).
     coord_maps = staticmethod(vgg_coord_maps)
 
@@ -127,13 +136,13 @@ class VGG16FC(BaseModule):
         outs = {}
         for layer in self.layer_specs:
             x = getattr(self, layer.name)(x)
-            if layer.kind != 'pool':
+            if layer.kind in ('conv', 'fc'):
                 x = F.relu(x, inplace=True)
             if layer.kind == 'fc':
                 x = getattr(self, _dropout_name(layer.name))(x)
             if layer.name in self._out_names:
                 outs[layer.name] = x
-        return tuple(outs[LEVELS[i]] for i in self.out_indices)
+        return tuple(outs[self.LEVELS[i]] for i in self.out_indices)
 
     def _freeze_stages(self) -> None:
         """Stop gradients into stages 1 ... ``frozen_stages``, and put them in eval

@@ -14,7 +14,12 @@ from torch import Tensor
 from ..layers import Upscore
 from ..utils.fcn_spec import (AT_ONCE_SCALES, check_skips, head_inputs, score_name,
                               upscore_factors, upscore_names)
-from ..utils.geometry import center_crop, crop, reference_crop_offsets
+from ..utils.geometry import center_crop, crop, reference_head_geometry
+
+#: Named geometries of ``crop_offsets``: the encoder (``arch``) each one derives from.
+GEOMETRIES = {'vgg16_fc': 'vgg16', 'alexnet_fc': 'alexnet'}
+#: The backbone class of each named geometry (error messages).
+GEOMETRY_BACKBONES = {'vgg16_fc': 'VGG16FC', 'alexnet_fc': 'AlexNetFC'}
 
 
 @MODELS.register_module()
@@ -40,8 +45,13 @@ class ClassicFCNHead(BaseDecodeHead):
 
     * ``'vgg16_fc'`` (default): offsets derived from the geometry of VGG16-FC
       (conv1_1 padded by 100) by
-      :func:`~mmseg_fcn_classic.models.utils.reference_crop_offsets`: 19 (32s);
-      5, 27 (16s); 5, 9, 31 (8s), as Caffe's ``coord_map.crop`` computes them.
+      :func:`~mmseg_fcn_classic.models.utils.geometry.reference_head_geometry`:
+      19 (32s); 5, 27 (16s); 5, 9, 31 (8s), as Caffe's ``coord_map.crop``
+      computes them.
+    * ``'alexnet_fc'``: the same derivation on AlexNet-FC (``AlexNetFC``, conv1
+      padded by 100; fc7 only, ``skips=()``): offset 18, and the final ``upscore``
+      kernel 63 instead of 64 (the kernel of factor 32 that lands on the input's
+      pixel grid), as in ``voc-fcn-alexnet``.
     * a sequence of ints: explicit offsets, one per skip (coarsest first) and one
       for the final crop, for backbones of another known geometry.
     * ``'center'``: centred crops, for backbones whose geometry is not modelled
@@ -69,6 +79,9 @@ class ClassicFCNHead(BaseDecodeHead):
         learn_upsampling (bool): Let the upsampling layers learn (the paper's
             original experiments). Defaults to False (frozen, as in the reference).
         crop_offsets (str | Sequence[int]): See above. Defaults to ``'vgg16_fc'``.
+        upscore_kernels (Sequence[int], optional): Kernel side of each upsampling
+            layer (``upscore2`` ..., then the final one). Defaults to None: the
+            named geometry's (``crop_offsets``), else ``2f`` for factor ``f``.
         init_cfg (dict | list[dict], optional): Defaults to None (the reference
             init above).
         **kwargs: Other :class:`BaseDecodeHead` arguments: ``num_classes``,
@@ -95,6 +108,7 @@ class ClassicFCNHead(BaseDecodeHead):
                  at_once: bool = False,
                  learn_upsampling: bool = False,
                  crop_offsets: Union[str, Sequence[int]] = 'vgg16_fc',
+                 upscore_kernels: Optional[Sequence[int]] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
         skips = check_skips(skips)
@@ -141,13 +155,31 @@ class ClassicFCNHead(BaseDecodeHead):
         for k, level in enumerate(('fc7', ) + skips):
             self._add_score_layers(level, in_channels[-1 - k], classes)
         self.upscore_names = upscore_names(len(skips))
-        for name, factor in zip(self.upscore_names, upscore_factors(len(skips))):
-            self.add_module(name, Upscore(classes, factor, learn_upsampling))
+        factors = upscore_factors(len(skips))
+        #: the named geometry the offsets come from (for error messages), or None
+        self._geometry = (crop_offsets if isinstance(crop_offsets, str)
+                          and crop_offsets in GEOMETRIES else None)
+        self._reference_offsets = self._geometry is not None
+        if isinstance(crop_offsets, str) and crop_offsets in GEOMETRIES:
+            geometry = reference_head_geometry(skips, GEOMETRIES[crop_offsets])
+            crop_offsets = geometry.crop_offsets
+            if upscore_kernels is None:
+                upscore_kernels = geometry.upscore_kernels
+        elif isinstance(crop_offsets, str) and crop_offsets != 'center':
+            raise ValueError(f"crop_offsets must be one of {sorted(GEOMETRIES)}, "
+                             f"'center' or a sequence of ints, got {crop_offsets!r}")
+        if upscore_kernels is None:
+            upscore_kernels = tuple(2 * f for f in factors)
+        upscore_kernels = tuple(int(k) for k in upscore_kernels)
+        if len(upscore_kernels) != len(factors):
+            raise ValueError(f'skips={skips} has {len(factors)} upsampling layers '
+                             f'{self.upscore_names}, got upscore_kernels='
+                             f'{upscore_kernels}')
+        self.upscore_kernels = upscore_kernels
+        for name, factor, kernel in zip(self.upscore_names, factors, upscore_kernels):
+            self.add_module(name, Upscore(classes, factor, learn_upsampling, kernel))
 
-        self._reference_offsets = crop_offsets == 'vgg16_fc'
-        if crop_offsets == 'vgg16_fc':
-            crop_offsets = reference_crop_offsets(skips)
-        elif crop_offsets != 'center':
+        if crop_offsets != 'center':
             crop_offsets = tuple(int(o) for o in crop_offsets)
             if len(crop_offsets) != num_inputs:
                 raise ValueError(f'skips={skips} needs {num_inputs} crop offsets '
@@ -217,8 +249,9 @@ class ClassicFCNHead(BaseDecodeHead):
         try:
             return crop(x, offset, size)
         except ValueError as e:
-            which = ('the reference offsets, which fit the geometry of VGG16FC '
-                     '(conv1_1 padding 100)' if self._reference_offsets else
+            which = (f'the reference offsets, which fit the geometry of '
+                     f'{GEOMETRY_BACKBONES[self._geometry]} (conv1 padding 100)'
+                     if self._reference_offsets else
                      'which do not fit this backbone')
             raise ValueError(
                 f'{e}: ClassicFCNHead crops at crop_offsets={self.crop_offsets}, '

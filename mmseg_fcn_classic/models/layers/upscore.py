@@ -1,5 +1,5 @@
 """``Upscore``: the frozen bilinear upsampling of the reference FCN nets."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -10,11 +10,12 @@ from ..utils.geometry import bilinear_upsample_weight
 
 
 class Upscore(nn.ConvTranspose2d):
-    """Upsampling by ``factor``: a ``2f x 2f`` stride-``f`` transposed conv without
-    bias, initialised to the bilinear kernel on the channel diagonal (the reference
-    ``Deconvolution`` layers after ``surgery.interp``).
+    """Upsampling by ``factor``: a ``2f x 2f`` (or ``kernel_size``) stride-``f``
+    transposed conv without bias, initialised to the bilinear kernel on the channel
+    diagonal (the reference ``Deconvolution`` layers after ``surgery.interp``).
+    FCN-AlexNet's ``upscore`` is the odd ``63 x 63`` kernel of factor 32.
 
-    The weight is the reference's dense ``(C, C, 2f, 2f)`` one, so published weights
+    The weight is the reference's dense ``(C, C, k, k)`` one, so published weights
     load 1:1. While it is frozen (``requires_grad=False``) and its off-diagonal
     entries are all zero, the forward runs as a depthwise (``groups=C``)
     transposed conv on the diagonal: the same output for 1/C of the FLOPs.
@@ -34,16 +35,21 @@ class Upscore(nn.ConvTranspose2d):
         channels (int): Input = output channels ``C``.
         factor (int): Upsampling factor ``f``.
         trainable (bool): Whether the weight gets gradients. Defaults to False.
+        kernel_size (int, optional): Kernel side ``k``. Defaults to None: ``2f``.
 
     Example:
         >>> up = Upscore(3, 2)
         >>> up(torch.ones(1, 3, 4, 5)).shape, up.uses_fast_path
         (torch.Size([1, 3, 10, 12]), True)
+        >>> Upscore(3, 32, kernel_size=63)(torch.ones(1, 3, 1, 2)).shape
+        torch.Size([1, 3, 63, 95])
     """
 
-    def __init__(self, channels: int, factor: int, trainable: bool = False) -> None:
+    def __init__(self, channels: int, factor: int, trainable: bool = False,
+                 kernel_size: Optional[int] = None) -> None:
+        kernel_size = 2 * factor if kernel_size is None else kernel_size
         super().__init__(
-            channels, channels, 2 * factor, stride=factor, bias=False)
+            channels, channels, kernel_size, stride=factor, bias=False)
         self.weight.requires_grad_(trainable)
         self.refresh_fast_path()
 

@@ -1,6 +1,7 @@
-"""The classic FCN as data: the VGG-FC encoder's layers and the FCN variants.
+"""The classic FCN as data: the encoders' layers (VGG-FC, AlexNet-FC) and the FCN
+variants.
 
-This is the one definition of the variant wiring. The backbone, the head, the
+This is the one definition of the variant wiring. The backbones, the head, the
 weight converters, the benchmark and the narrow test models all read it.
 
 Example:
@@ -38,12 +39,15 @@ class LayerSpec(NamedTuple):
 
     Args:
         name (str): Reference name (``conv1_1``, ``pool1``, ``fc6``, ...).
-        kind (str): ``'conv'``, ``'pool'`` or ``'fc'``.
+        kind (str): ``'conv'``, ``'pool'`` (max-pool rounding up, as Caffe's),
+            ``'lrn'`` (local response normalisation across channels,
+            :data:`LRN_SETTINGS`; spatially 1x1) or ``'fc'``.
         stage (int): 1-5 for the conv blocks (their pool included), 6 for fc6/fc7.
         out_channels (int): Output channels (pools: those of their input).
         kernel_size (int): Kernel side.
         stride (int): Stride.
         padding (int): Zero padding.
+        groups (int): Convolution groups (Caffe's ``group``). Defaults to 1.
     """
     name: str
     kind: str
@@ -52,6 +56,7 @@ class LayerSpec(NamedTuple):
     kernel_size: int
     stride: int
     padding: int
+    groups: int = 1
 
 
 def vgg_fc_layers(arch: str = 'vgg16',
@@ -118,6 +123,106 @@ def level_channels(level: str, widths: Sequence[int] = DEFAULT_WIDTHS,
     return layers[level].out_channels
 
 
+# --- AlexNet-FC (voc-fcn-alexnet) -------------------------------------------------
+
+#: AlexNet as ``voc-fcn-alexnet/net.py`` builds it (CaffeNet's order: each of the
+#: first two pools is followed by LRN). A conv is ``(out_channels, kernel, stride,
+#: padding, groups)``, ``'P'`` a 3x3 stride-2 max-pool, ``'N'`` an LRN; a pool ends
+#: a block. conv1's padding is :data:`CONV1_PADDING`, as VGG16's.
+ALEXNET_SETTINGS: List[Union[Tuple[int, int, int, int, int], str]] = [
+    (96, 11, 4, CONV1_PADDING, 1), 'P', 'N',
+    (256, 5, 1, 2, 2), 'P', 'N',
+    (384, 3, 1, 1, 1),
+    (384, 3, 1, 1, 2),
+    (256, 3, 1, 1, 2), 'P',
+]
+#: AlexNet's max-pools: (kernel, stride).
+ALEXNET_POOL = (3, 2)
+#: AlexNet's fully connected layers as convolutions: (name, kernel size).
+ALEXNET_FC_SETTINGS: Tuple[Tuple[str, int], ...] = (('fc6', 6), ('fc7', 1))
+#: ``voc-fcn-alexnet/net.py``'s ``L.LRN(local_size=5, alpha=1e-4, beta=0.75)``, Caffe's
+#: ACROSS_CHANNELS mode with its default ``k`` of 1, as ``nn.LocalResponseNorm``
+#: arguments: ``x / (k + alpha / size * sum of x^2 over size channels) ** beta``.
+LRN_SETTINGS: Dict[str, float] = dict(size=5, alpha=1e-4, beta=0.75, k=1.0)
+#: The levels an ``AlexNetFC`` can output (``out_indices``): three pools and fc7.
+ALEXNET_LEVELS = ('pool1', 'pool2', 'pool5', 'fc7')
+ALEXNET_DEFAULT_WIDTHS = (96, 256, 384, 384, 256)
+
+
+def alexnet_fc_layers(widths: Optional[Sequence[int]] = None,
+                      fc_channels: int = DEFAULT_FC_CHANNELS) -> List[LayerSpec]:
+    """The layers of the AlexNet-FC encoder, read off :data:`ALEXNET_SETTINGS`.
+
+    Args:
+        widths (Sequence[int], optional): One width per conv (five) instead of
+            AlexNet's 96, 256, 384, 384, 256. Grouped convs need widths divisible
+            by their groups.
+        fc_channels (int): Width of fc6 and fc7. Defaults to 4096.
+
+    Returns:
+        list[LayerSpec]: conv1, pool1, norm1, conv2, ... pool5, fc6, fc7 in order.
+
+    Example:
+        >>> [(l.name, l.kernel_size, l.stride, l.groups)
+        ...  for l in alexnet_fc_layers()][:4]  # doctest: +NORMALIZE_WHITESPACE
+        [('conv1', 11, 4, 1), ('pool1', 3, 2, 1), ('norm1', 1, 1, 1),
+         ('conv2', 5, 1, 2)]
+    """
+    convs = [item for item in ALEXNET_SETTINGS if not isinstance(item, str)]
+    if widths is not None and len(widths) != len(convs):
+        raise ValueError(f'alexnet has {len(convs)} convs, got widths={widths}')
+    layers, conv, channels = [], 0, None
+    for item in ALEXNET_SETTINGS:  # stage k: conv k and the pool / LRN after it
+        if item == 'P':
+            layers.append(LayerSpec(f'pool{conv}', 'pool', conv, channels,
+                                    *ALEXNET_POOL, 0))
+        elif item == 'N':
+            layers.append(LayerSpec(f'norm{conv}', 'lrn', conv, channels, 1, 1, 0))
+        else:
+            out_channels, kernel_size, stride, padding, groups = item
+            channels = out_channels if widths is None else widths[conv]
+            conv += 1
+            layers.append(LayerSpec(f'conv{conv}', 'conv', conv, channels,
+                                    kernel_size, stride, padding, groups))
+    for name, kernel_size in ALEXNET_FC_SETTINGS:
+        layers.append(LayerSpec(name, 'fc', conv + 1, fc_channels, kernel_size, 1, 0))
+    return layers
+
+
+#: ``arch`` -> the layer table of each encoder this package builds.
+ENCODER_LAYERS = {'alexnet': alexnet_fc_layers}
+ENCODER_LEVELS = {'alexnet': ALEXNET_LEVELS}
+
+
+def encoder_layers(arch: str = 'vgg16', widths: Optional[Sequence[int]] = None,
+                   fc_channels: int = DEFAULT_FC_CHANNELS) -> List[LayerSpec]:
+    """The layers of any encoder: a VGG (:data:`ARCH_SETTINGS`) or ``'alexnet'``.
+
+    Example:
+        >>> [l.name for l in encoder_layers('alexnet') if l.kind == 'fc']
+        ['fc6', 'fc7']
+    """
+    if arch in ENCODER_LAYERS:
+        return ENCODER_LAYERS[arch](widths, fc_channels)
+    return vgg_fc_layers(arch, widths, fc_channels)
+
+
+def encoder_levels(arch: str = 'vgg16') -> Tuple[str, ...]:
+    """The levels an encoder outputs: :data:`LEVELS` or :data:`ALEXNET_LEVELS`."""
+    return ENCODER_LEVELS.get(arch, LEVELS)
+
+
+def backbone_layers(arch: str = 'vgg16') -> Tuple[str, ...]:
+    """An encoder's weighted layers in network order.
+
+    Example:
+        >>> backbone_layers('alexnet')
+        ('conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7')
+    """
+    return tuple(layer.name for layer in encoder_layers(arch)
+                 if layer.kind in ('conv', 'fc'))
+
+
 # --- the FCN variants -----------------------------------------------------------
 
 #: The skips in fusing order, coarsest first; a variant uses a prefix of them.
@@ -135,10 +240,13 @@ class FCNVariant(NamedTuple):
         skips (tuple[str, ...]): Fused skips, coarsest first.
         at_once (bool): Skips scaled by :data:`AT_ONCE_SCALES`.
         reference (str): The reference net's folder.
+        backbone (str): The encoder's ``arch`` (:func:`encoder_layers`). Defaults
+            to ``'vgg16'``.
     """
     skips: Tuple[str, ...]
     at_once: bool
     reference: str
+    backbone: str = 'vgg16'
 
 
 VARIANTS: Dict[str, FCNVariant] = {
@@ -146,7 +254,10 @@ VARIANTS: Dict[str, FCNVariant] = {
     '16s': FCNVariant(('pool4', ), False, 'voc-fcn16s'),
     '8s': FCNVariant(('pool4', 'pool3'), False, 'voc-fcn8s'),
     '8s-atonce': FCNVariant(('pool4', 'pool3'), True, 'voc-fcn8s-atonce'),
+    'alexnet-32s': FCNVariant((), False, 'voc-fcn-alexnet', 'alexnet'),
 }
+#: The encoder ``arch`` a backbone-only weight file (converter variant) holds.
+BACKBONE_VARIANTS: Dict[str, str] = {'vgg16': 'vgg16', 'alexnet': 'alexnet'}
 
 
 def check_skips(skips: Sequence[str]) -> Tuple[str, ...]:

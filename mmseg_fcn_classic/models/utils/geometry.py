@@ -1,19 +1,22 @@
 """Geometry of the classic FCN: bilinear kernels, crops and crop offsets.
 
-The crop offsets of the reference Caffe nets (19; 5, 27; 5, 9, 31) are not typed in
-anywhere: they follow from the layer geometry, the way Caffe's ``coord_map.crop``
-computes them. A :class:`CoordMap` says where the pixels of a blob sit in the
-network input, each layer moves that map by its kernel, stride and padding, and two
-blobs at the same scale can then be aligned by an integer shift.
+The crop offsets of the reference Caffe nets (19; 5, 27; 5, 9, 31 for VGG16; 18 for
+AlexNet) are not typed in anywhere: they follow from the layer geometry, the way
+Caffe's ``coord_map.crop`` computes them. A :class:`CoordMap` says where the pixels
+of a blob sit in the network input, each layer moves that map by its kernel, stride
+and padding, and two blobs at the same scale can then be aligned by an integer
+shift. The same rule picks the final upsampling kernel: ``2f`` for VGG16 (64, 32,
+16), ``2f - 1`` (63) for AlexNet, whichever lands on the input's pixel grid.
 """
 from fractions import Fraction
 from functools import reduce
-from typing import NamedTuple, Sequence, Tuple, Union
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from .fcn_spec import LEVELS, head_levels, vgg_fc_layers
+from .fcn_spec import (LEVELS, LayerSpec, encoder_layers, encoder_levels, head_levels,
+                       vgg_fc_layers)
 
 Size2d = Union[int, Sequence[int]]
 
@@ -212,15 +215,101 @@ def crop_offset(src: CoordMap, dst: CoordMap) -> int:
     return int(offset)
 
 
-def fcn_crop_offsets(level_maps: Sequence[CoordMap],
-                     skip_upsample: Tuple[int, int] = (4, 2)) -> Tuple[int, ...]:
-    """Crop offsets of a classic FCN head on inputs with the given geometry.
+def upscore_kernel(src: CoordMap, factor: int, dst: CoordMap = IDENTITY) -> int:
+    """The kernel of a bilinear upsampling by ``factor`` that lands on ``dst``'s grid.
+
+    A bilinear kernel for factor ``f`` is ``2f`` wide (:func:`bilinear_kernel`,
+    centred between two taps) or ``2f - 1`` (centred on a tap): the upsampled map
+    is shifted by half a pixel between the two. The one whose output can be
+    cropped to ``dst`` at an integer offset is the reference's choice: 64 after
+    VGG16's fc7 (offset 19), 63 after AlexNet's (offset 18).
+
+    Args:
+        src (CoordMap): Map of the blob to upsample.
+        factor (int): Upsampling factor (the transposed conv's stride).
+        dst (CoordMap): Map of the blob the result is cropped to. Defaults to the
+            input frame.
+
+    Returns:
+        int: ``2 * factor`` or ``2 * factor - 1``.
+
+    Raises:
+        ValueError: If neither kernel gives a non-negative integer offset.
+
+    Example:
+        >>> upscore_kernel(CoordMap(Fraction(32), Fraction(25, 2)), 32)
+        64
+        >>> upscore_kernel(CoordMap(Fraction(32), Fraction(13)), 32)
+        63
+    """
+    problems = []
+    for kernel in (2 * factor, 2 * factor - 1):
+        try:
+            crop_offset(compose(src, deconv_coord_map(kernel, factor)), dst)
+            return kernel
+        except ValueError as e:
+            problems.append(f'kernel {kernel}: {e}')
+    raise ValueError(f'no bilinear kernel for factor {factor} aligns {src} with '
+                     f'{dst}: ' + '; '.join(problems))
+
+
+class HeadGeometry(NamedTuple):
+    """The geometry of a classic FCN head on a given encoder.
+
+    Args:
+        crop_offsets (tuple[int, ...]): One per skip (coarsest first), then the
+            final crop to the input.
+        upscore_kernels (tuple[int, ...]): Kernel of each upsampling layer, in the
+            order of :func:`~.fcn_spec.upscore_names`.
+    """
+    crop_offsets: Tuple[int, ...]
+    upscore_kernels: Tuple[int, ...]
+
+
+def fcn_head_geometry(level_maps: Sequence[CoordMap],
+                      skip_upsample: Tuple[int, int] = (4, 2)) -> HeadGeometry:
+    """Crop offsets and upsampling kernels of a classic FCN head.
 
     The head scores the coarsest input (1x1 conv: same map), and for each finer
     input, coarsest first, upsamples with a ``skip_upsample = (kernel, stride)``
     transposed conv and crops the finer input's scores to it (one offset each).
-    The last fused map, at stride ``f``, is upsampled by a ``(2f, f)`` transposed
-    conv and cropped to the input frame (the last offset).
+    The last fused map, at stride ``f``, is upsampled by ``f`` with the kernel
+    :func:`upscore_kernel` picks and cropped to the input frame (the last offset).
+
+    Args:
+        level_maps (Sequence[CoordMap]): Maps of the head's inputs, finest first,
+            e.g. ``(pool3, pool4, fc7)`` for FCN-8s, ``(fc7,)`` for FCN-32s.
+        skip_upsample (tuple[int, int]): ``(kernel, stride)`` of the upsampling
+            before each fuse. Defaults to ``(4, 2)`` as in the reference.
+
+    Returns:
+        HeadGeometry: The offsets and kernels.
+
+    Example:
+        >>> fcn_head_geometry(encoder_coord_maps(('fc7',), 'alexnet'))
+        HeadGeometry(crop_offsets=(18,), upscore_kernels=(63,))
+    """
+    current = level_maps[-1]
+    offsets, kernels = [], []
+    for skip in reversed(level_maps[:-1]):
+        current = compose(current, deconv_coord_map(*skip_upsample))
+        offsets.append(crop_offset(skip, current))
+        kernels.append(skip_upsample[0])
+    factor = current.scale
+    if factor.denominator != 1:
+        raise ValueError(f'the last fused map has a fractional stride {factor}')
+    factor = int(factor)
+    kernel = upscore_kernel(current, factor)
+    current = compose(current, deconv_coord_map(kernel, factor))
+    offsets.append(crop_offset(current, IDENTITY))
+    kernels.append(kernel)
+    return HeadGeometry(tuple(offsets), tuple(kernels))
+
+
+def fcn_crop_offsets(level_maps: Sequence[CoordMap],
+                     skip_upsample: Tuple[int, int] = (4, 2)) -> Tuple[int, ...]:
+    """Crop offsets of a classic FCN head on inputs with the given geometry
+    (the offsets of :func:`fcn_head_geometry`).
 
     Args:
         level_maps (Sequence[CoordMap]): Maps of the head's inputs, finest first,
@@ -236,18 +325,48 @@ def fcn_crop_offsets(level_maps: Sequence[CoordMap],
         >>> fcn_crop_offsets([fc7]), fcn_crop_offsets([pool3, pool4, fc7])
         ((19,), (5, 9, 31))
     """
-    current = level_maps[-1]
-    offsets = []
-    for skip in reversed(level_maps[:-1]):
-        current = compose(current, deconv_coord_map(*skip_upsample))
-        offsets.append(crop_offset(skip, current))
-    factor = current.scale
-    if factor.denominator != 1:
-        raise ValueError(f'the last fused map has a fractional stride {factor}')
-    factor = int(factor)
-    current = compose(current, deconv_coord_map(2 * factor, factor))
-    offsets.append(crop_offset(current, IDENTITY))
-    return tuple(offsets)
+    return fcn_head_geometry(level_maps, skip_upsample).crop_offsets
+
+
+def layer_coord_maps(layers: Sequence[LayerSpec]) -> Dict[str, CoordMap]:
+    """Where the output of each layer sits in the input of the first.
+
+    Args:
+        layers (Sequence[LayerSpec]): An encoder's layers in order.
+
+    Returns:
+        dict[str, CoordMap]: Layer name -> map.
+    """
+    maps, current = {}, IDENTITY
+    for layer in layers:
+        current = compose(
+            current, conv_coord_map(layer.kernel_size, layer.stride, layer.padding))
+        maps[layer.name] = current
+    return maps
+
+
+def encoder_coord_maps(levels: Optional[Sequence[Union[int, str]]] = None,
+                       arch: str = 'vgg16') -> Tuple[CoordMap, ...]:
+    """Where the pixels of each level of an encoder sit in its input.
+
+    Args:
+        levels (Sequence[int | str], optional): Indices into or names of the
+            encoder's levels (:func:`~.fcn_spec.encoder_levels`). Defaults to all.
+        arch (str): ``'vgg16'`` (or another key of
+            :data:`~.fcn_spec.ARCH_SETTINGS`) or ``'alexnet'``.
+
+    Returns:
+        tuple[CoordMap, ...]: One map per level.
+
+    Example:
+        >>> encoder_coord_maps(['fc7'], 'alexnet')
+        (CoordMap(scale=Fraction(32, 1), shift=Fraction(13, 1)),)
+    """
+    names = encoder_levels(arch)
+    levels = names if levels is None else levels
+    maps = layer_coord_maps(encoder_layers(arch))
+    return tuple(maps[names[level] if isinstance(level, int) else level]
+                 for level in levels)
 
 
 def vgg_coord_maps(levels: Sequence[Union[int, str]] = LEVELS,
@@ -267,20 +386,45 @@ def vgg_coord_maps(levels: Sequence[Union[int, str]] = LEVELS,
         >>> vgg_coord_maps(['pool4'])
         (CoordMap(scale=Fraction(16, 1), shift=Fraction(-183, 2)),)
     """
-    maps, current = {}, IDENTITY
-    for layer in vgg_fc_layers(arch):
-        current = compose(
-            current, conv_coord_map(layer.kernel_size, layer.stride, layer.padding))
-        maps[layer.name] = current
+    maps = layer_coord_maps(vgg_fc_layers(arch))
     return tuple(maps[LEVELS[level] if isinstance(level, int) else level]
                  for level in levels)
 
 
-def reference_crop_offsets(skips: Sequence[str]) -> Tuple[int, ...]:
-    """Crop offsets of the reference nets (VGG16 with conv1_1 padded by 100).
+def reference_head_geometry(skips: Sequence[str] = (),
+                            arch: str = 'vgg16') -> HeadGeometry:
+    """Crop offsets and upsampling kernels of the reference nets (conv1 padded by
+    100).
+
+    Args:
+        skips (Sequence[str]): The variant's skips (VGG16 only; the reference
+            FCN-AlexNet has none). Defaults to ``()``.
+        arch (str): ``'vgg16'`` or ``'alexnet'``. Defaults to ``'vgg16'``.
+
+    Returns:
+        HeadGeometry: The offsets and kernels.
+
+    Example:
+        >>> reference_head_geometry(('pool4',))
+        HeadGeometry(crop_offsets=(5, 27), upscore_kernels=(4, 32))
+        >>> reference_head_geometry(arch='alexnet')
+        HeadGeometry(crop_offsets=(18,), upscore_kernels=(63,))
+    """
+    if arch != 'vgg16' and tuple(skips):
+        raise ValueError(f'skips {tuple(skips)} are defined on VGG16 levels; the '
+                         f'{arch} head takes fc7 only (skips=())')
+    return fcn_head_geometry(encoder_coord_maps(head_levels(skips), arch))
+
+
+def reference_crop_offsets(skips: Sequence[str],
+                           arch: str = 'vgg16') -> Tuple[int, ...]:
+    """Crop offsets of the reference nets (conv1 padded by 100): those of
+    :func:`reference_head_geometry`.
 
     Example:
         >>> reference_crop_offsets(()), reference_crop_offsets(('pool4', 'pool3'))
         ((19,), (5, 9, 31))
+        >>> reference_crop_offsets((), 'alexnet')
+        (18,)
     """
-    return fcn_crop_offsets(vgg_coord_maps(head_levels(skips)))
+    return reference_head_geometry(skips, arch).crop_offsets
