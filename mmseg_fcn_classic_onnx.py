@@ -13,12 +13,19 @@ refused, naming the file and the key. For each image, writes
 <out-dir>/<name>.png: a palette PNG whose pixel values are the class indices.
 A multi-head export (SIFT Flow's semantic + geometric net: metadata 'heads') also
 gives <out-dir>/<name>_<head>.png per other head (<name>_geo.png), in its colours.
+A multi-modal model (NYUDv2 colour + HHA or depth: one input per modality, metadata
+'modalities') takes the first modality's images as inputs and the others from
+--hha DIR / --depth DIR, matched by file name (same relative path and name; any image
+suffix, the input's own first); the metadata says how each is prepared (HHA in the
+PNG's channel order, depth as the natural log of the 16-bit value).
 An image that cannot be read, or has more pixels than --max-pixels (checked from
 its header, before decoding), is reported and skipped; the others are segmented,
 and the exit status is 1 if any image failed.
 
 Example:
   mmseg-fcn-infer-onnx fcn8s_voc.onnx photo.jpg photos/ --out-dir out
+  mmseg-fcn-infer-onnx nyud_color_hha.onnx nyud/data/images --hha nyud/data/hha \\
+      --out-dir out
 """
 import argparse
 import json
@@ -36,7 +43,11 @@ from PIL import Image, ImageOps
 IMG_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 #: Metadata keys that must be there, and the others this tool reads.
 REQUIRED = ('mean', 'std', 'channel_order', 'input', 'output')
-OPTIONAL = ('pixel_range', 'layout', 'num_classes', 'classes', 'palette', 'heads')
+OPTIONAL = ('pixel_range', 'layout', 'num_classes', 'classes', 'palette', 'heads',
+            'modalities')
+#: The modalities a multi-modal model may read (``--<name> DIR``), see
+#: :func:`parse_modalities`.
+MODALITY_NAMES = ('color', 'hha', 'depth')
 #: Longest metadata value read (characters); a class list of 256 long names fits.
 MAX_META_CHARS = 1 << 20
 #: A palette PNG holds class indices 0-255.
@@ -51,13 +62,58 @@ class ConventionError(ValueError):
     """The model file's metadata describes no usable input convention."""
 
 
-def _number_list(value: Any, key: str, where: str) -> List[float]:
-    if (not isinstance(value, list) or len(value) != 3 or not all(
+def _number_list(value: Any, key: str, where: str, count: int = 3) -> List[float]:
+    if (not isinstance(value, list) or len(value) != count or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
             for v in value)):
-        raise ConventionError(f'{where}: metadata {key!r} must be a list of 3 finite '
-                              f'numbers (one per channel), got {_short(value)}')
+        raise ConventionError(f'{where}: metadata {key!r} must be a list of {count} '
+                              f'finite numbers (one per channel), got {_short(value)}')
     return [float(v) for v in value]
+
+
+def parse_modalities(value: Any, where: str = 'model') -> List[Dict[str, Any]]:
+    """Check the ``modalities`` metadata of a multi-modal model.
+
+    Each entry: ``name`` (one of :data:`MODALITY_NAMES`), ``channels`` (3 or 1),
+    ``channel_order`` (``'bgr'`` / ``'rgb'`` for 3 channels, None for 1),
+    ``transform`` (None or ``'log'``) and ``mean`` / ``std`` (``channels`` finite
+    numbers, std > 0).
+
+    Raises:
+        ConventionError: Naming ``where`` and what is wrong.
+
+    Example:
+        >>> parse_modalities([dict(name='depth', channels=1, channel_order=None,
+        ...                        transform='log', mean=[7.844], std=[1])])[0]['std']
+        [1.0]
+    """
+    if not isinstance(value, list) or not value:
+        raise ConventionError(f'{where}: metadata \'modalities\' must be a non-empty '
+                              f'list, got {_short(value)}')
+    out = []
+    for item in value:
+        key = f"modalities[{len(out)}]"
+        if not isinstance(item, dict) or item.get('name') not in MODALITY_NAMES:
+            raise ConventionError(f'{where}: metadata {key!r} must be a dict naming one '
+                                  f'of {MODALITY_NAMES}, got {_short(item)}')
+        channels = item.get('channels')
+        order = item.get('channel_order')
+        if (channels, order) not in ((3, 'bgr'), (3, 'rgb'), (1, None)) or \
+                item.get('transform') not in (None, 'log'):
+            raise ConventionError(f'{where}: metadata {key!r}: channels 3 with '
+                                  'channel_order "bgr" or "rgb", or 1 without, and '
+                                  f'transform null or "log"; got {_short(item)}')
+        mean = _number_list(item.get('mean'), f'{key}.mean', where, channels)
+        std = _number_list(item.get('std'), f'{key}.std', where, channels)
+        if not all(v > 0 for v in std):
+            raise ConventionError(f'{where}: metadata {key!r}: std must be positive, '
+                                  f'got {std}')
+        out.append(dict(item, mean=mean, std=std))
+    names = [m['name'] for m in out]
+    if len(set(names)) != len(names):
+        raise ConventionError(f'{where}: metadata \'modalities\' names a modality '
+                              f'twice: {names}')
+    return out
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -111,18 +167,26 @@ def parse_convention(meta: Dict[str, str], where: str = 'model') -> Dict[str, An
         except ValueError as e:
             raise ConventionError(f'{where}: metadata {key!r} is not JSON: {e}') from None
 
-    conv['mean'] = _number_list(conv['mean'], 'mean', where)
-    conv['std'] = _number_list(conv['std'], 'std', where)
-    if not all(s > 0 for s in conv['std']):
-        raise ConventionError(f'{where}: metadata \'std\' must be positive (a std of 0 '
-                              f'divides by zero), got {conv["std"]}')
-    if conv['channel_order'] not in ('bgr', 'rgb'):
-        raise ConventionError(f'{where}: metadata \'channel_order\' must be "bgr" or '
-                              f'"rgb", got {_short(conv["channel_order"])}')
-    for key in ('input', 'output'):
-        if not isinstance(conv[key], str) or not conv[key]:
-            raise ConventionError(f'{where}: metadata {key!r} must name a tensor of '
-                                  f'the graph, got {_short(conv[key])}')
+    if isinstance(conv['input'], list):  # one input per modality (NYUDv2 RGB-D)
+        conv['modalities'] = parse_modalities(conv.get('modalities'), where)
+        if conv['input'] != [m['name'] for m in conv['modalities']]:
+            raise ConventionError(f'{where}: metadata \'input\' {_short(conv["input"])} '
+                                  'must list the modalities\' names in order')
+    else:
+        conv['mean'] = _number_list(conv['mean'], 'mean', where)
+        conv['std'] = _number_list(conv['std'], 'std', where)
+        if not all(s > 0 for s in conv['std']):
+            raise ConventionError(f'{where}: metadata \'std\' must be positive (a std '
+                                  f'of 0 divides by zero), got {conv["std"]}')
+        if conv['channel_order'] not in ('bgr', 'rgb'):
+            raise ConventionError(f'{where}: metadata \'channel_order\' must be "bgr" '
+                                  f'or "rgb", got {_short(conv["channel_order"])}')
+        if not isinstance(conv['input'], str) or not conv['input']:
+            raise ConventionError(f'{where}: metadata \'input\' must name a tensor of '
+                                  f'the graph, got {_short(conv["input"])}')
+    if not isinstance(conv['output'], str) or not conv['output']:
+        raise ConventionError(f'{where}: metadata \'output\' must name a tensor of '
+                              f'the graph, got {_short(conv["output"])}')
     for key, expected in (('pixel_range', '0-255'), ('layout', 'NCHW')):
         if key in conv and conv[key] != expected:
             raise ConventionError(f'{where}: metadata {key!r} is {_short(conv[key])}; '
@@ -188,7 +252,8 @@ def read_convention(session, path: str = 'model') -> Dict[str, Any]:
     for key, tensors in (('input', session.get_inputs()),
                          ('output', session.get_outputs())):
         names = [t.name for t in tensors]
-        if conv[key] not in names:
+        wanted = conv[key] if isinstance(conv[key], list) else [conv[key]]
+        if not set(wanted) <= set(names):
             raise ConventionError(f'{path}: metadata {key!r} names {conv[key]!r}, but '
                                   f'the graph\'s {key}s are {names}')
     outputs = [t.name for t in session.get_outputs()]
@@ -270,6 +335,95 @@ def segment(session, rgb: np.ndarray, convention: dict,
     return logits, logits[0].argmax(0)
 
 
+def read_modality(path: str, modality: dict,
+                  max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
+    """One modality's image as its network input ``(1, C, H, W)`` float32:
+    ``(transform(value) - mean) / std``, 3 channels in the modality's order.
+
+    Raises:
+        ValueError: The file cannot be read, is not a single-channel integer image
+            where one is needed, or has a value the transform cannot take (depth 0
+            under ``log``); names the file.
+    """
+    if modality['channels'] == 3:
+        rgb = read_rgb(path, max_pixels)  # the file's channel order
+        x = (rgb[..., ::-1] if modality['channel_order'] == 'bgr' else rgb)
+        x = x.astype(np.float32)
+    else:
+        try:
+            with Image.open(path) as img:
+                if max_pixels and img.size[0] * img.size[1] > max_pixels:
+                    raise ValueError(f'image {path!r} is {img.size[0]}x{img.size[1]}, '
+                                     f'above the limit of {max_pixels:,} (--max-pixels)')
+                x = np.asarray(img)
+        except OSError as e:
+            raise ValueError(f'cannot read image {path!r}: {e}') from None
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+            raise ValueError(f'{path}: a {modality["name"]} image must have one integer '
+                             f'channel ({modality.get("stored_as", "")}), got shape '
+                             f'{x.shape} {x.dtype}')
+        x = x.astype(np.float32)[..., None]
+    if modality['transform'] == 'log':
+        zeros = int(np.count_nonzero(x <= 0))
+        if zeros:
+            raise ValueError(f'{path}: {zeros} pixels have {modality["name"]} 0 (no '
+                             'measurement); its log would be -inf: fill them first')
+        x = np.log(x)
+    x = (x - np.asarray(modality['mean'], np.float32)) / np.asarray(modality['std'],
+                                                                   np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def modality_inputs(path: str, name: str, convention: dict, dirs: Dict[str, str],
+                    max_pixels: Optional[int] = MAX_PIXELS) -> Dict[str, np.ndarray]:
+    """The inputs of a multi-modal model for one image: ``path`` is the first
+    modality's file, each other one the file of the same name under its folder.
+
+    Raises:
+        ValueError: A file is missing or ambiguous, unreadable, or of another size
+            than the first modality's; names the files.
+    """
+    feeds: Dict[str, np.ndarray] = {}
+    first = None
+    for k, modality in enumerate(convention['modalities']):
+        file = path
+        if k:
+            folder = dirs[modality['name']]
+            own = osp.join(folder, name + osp.splitext(path)[1])
+            found = [own] if osp.isfile(own) else [
+                osp.join(folder, name + s) for s in IMG_SUFFIXES
+                if osp.isfile(osp.join(folder, name + s))]
+            if len(found) != 1:
+                raise ValueError(f'{path}: {"no" if not found else "more than one"} '
+                                 f'{modality["name"]} image named {name} in {folder!r}'
+                                 + (f': {found}' if found else ''))
+            file = found[0]
+        x = read_modality(file, modality, max_pixels)
+        if first is None:
+            first = (file, x.shape[2:])
+        elif x.shape[2:] != first[1]:
+            raise ValueError(f'{file} is {x.shape[2]}x{x.shape[3]} (HxW) but {first[0]} '
+                             f'is {first[1][0]}x{first[1][1]}')
+        feeds[modality['name']] = x
+    return feeds
+
+
+def segment_modalities(session, feeds: Dict[str, np.ndarray], convention: dict,
+                       where: str = 'model') -> np.ndarray:
+    """Labels ``(H, W)`` of a multi-modal model for its inputs ``feeds``."""
+    size = next(iter(feeds.values())).shape[2:]
+    try:
+        logits = session.run([convention['output']], feeds)[0]
+    except Exception as e:  # noqa: BLE001  (onnxruntime raises its own types)
+        raise ValueError(f'{where} failed on a {size[1]}x{size[0]} image: {e}') from None
+    num = convention.get('num_classes')
+    if (getattr(logits, 'ndim', 0) != 4 or tuple(logits.shape[2:]) != tuple(size)
+            or (num is not None and logits.shape[1] != num)):
+        raise ValueError(f'{where}: output {convention["output"]!r} has shape '
+                         f'{getattr(logits, "shape", None)}')
+    return logits[0].argmax(0)
+
+
 def segment_heads(session, rgb: np.ndarray, convention: dict,
                   where: str = 'model') -> Dict[Optional[str], np.ndarray]:
     """Labels ``(H, W)`` of every head of one RGB image: None for the primary
@@ -341,7 +495,30 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
                         help='refuse images with more pixels (width x height); 0: no '
                         f'limit (default {MAX_PIXELS})')
+    for name in MODALITY_NAMES:
+        parser.add_argument(f'--{name}', metavar='DIR', default=None,
+                            help=f'multi-modal models: folder of the {name} images, '
+                            'matched to the inputs by file name')
     return parser.parse_args(argv)
+
+
+def check_modality_dirs(convention: dict, dirs: Dict[str, str], where: str) -> None:
+    """Raise ValueError unless ``dirs`` gives exactly the folders the model needs
+    besides its inputs, explaining the form."""
+    names = [m['name'] for m in convention.get('modalities') or []] \
+        if isinstance(convention['input'], list) else []
+    if not names:
+        if dirs:
+            raise ValueError(f'{where} takes one image per sample; '
+                             f'--{", --".join(dirs)} apply to multi-modal models')
+        return
+    if set(dirs) != set(names[1:]):
+        raise ValueError(f'{where} reads {names}: give the {names[0]} images as inputs '
+                         'and ' + ' and '.join(f'--{m} DIR' for m in names[1:]) +
+                         ' (images of the same file names)')
+    for name, folder in dirs.items():
+        if not osp.isdir(folder):
+            raise ValueError(f'--{name} {folder!r} is not a folder')
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -360,6 +537,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         Image.MAX_IMAGE_PIXELS = None  # the user lifted the limit: PIL's too
     try:
         convention = read_convention(session, args.model)
+        dirs = {m: getattr(args, m) for m in MODALITY_NAMES
+                if getattr(args, m) is not None}
+        check_modality_dirs(convention, dirs, args.model)
         images = collect(args.inputs)
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
@@ -370,8 +550,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     for path, name in images:
         out = osp.join(args.out_dir, name + '.png')
         try:
-            maps = segment_heads(session, read_rgb(path, args.max_pixels), convention,
-                                 args.model)
+            if isinstance(convention['input'], list):
+                maps = {None: segment_modalities(session, modality_inputs(
+                    path, name, convention, dirs, args.max_pixels), convention,
+                    args.model)}
+            else:
+                maps = segment_heads(session, read_rgb(path, args.max_pixels),
+                                     convention, args.model)
             os.makedirs(osp.dirname(out), exist_ok=True)
             labels = maps.pop(None)
             label_png(labels, convention.get('palette')).save(out)

@@ -18,6 +18,7 @@ from mmseg_fcn_classic.evaluation.metrics import FCNMetric
 from mmseg_fcn_classic.models.utils import fcn_spec
 from mmseg_fcn_classic.testing.synthetic import (VOC_VAL, make_demo_dataset,
                                                  make_mmseg_context_tree,
+                                                 make_nyud_tree,
                                                  make_pascal_context_tree,
                                                  make_siftflow_tree,
                                                  make_voc_sbd_tree)
@@ -51,8 +52,11 @@ def trees(tmp_path_factory):
         str(root / 'mmseg_context'),
         {i: np.random.default_rng(0).integers(0, 60, size) for i, size in
          context['sizes'].items()}, context['train'], context['val'])
+    nyud = str(root / 'nyud')
+    make_nyud_tree(nyud)
     return dict(polyps=polyps, voc=voc, mmseg_voc=mmseg_voc, siftflow=siftflow,
-                context=context['context_root'], mmseg_context=mmseg_context)
+                context=context['context_root'], mmseg_context=mmseg_context,
+                nyud=nyud)
 
 
 def _make_mmseg_voc_aug_tree(root):
@@ -82,6 +86,8 @@ def _data_root(cfg_name, trees):
         return trees['polyps']
     if 'siftflow' in cfg_name:
         return trees['siftflow']
+    if 'nyud' in cfg_name:
+        return trees['nyud']
     return trees['voc']
 
 
@@ -155,9 +161,11 @@ def narrow_options(cfg: Config, data_root: str, work_dir: str) -> dict:
     elif cfg.model.backbone.type == 'AlexNetFC':  # fc7 only, the same narrow widths
         options.update({'model.decode_head.in_channels': NARROW['fc_channels'],
                         'model.decode_head.in_index': 0})
-    elif head.type == 'ClassicFCNHead':
+    elif head.type in ('ClassicFCNHead', 'LateFusionFCNHead'):
         inputs = fcn_spec.head_inputs(head.get('skips', fcn_spec.SKIPS), **NARROW)
         options.update({f'model.decode_head.{k}': v for k, v in inputs.items()})
+        if head.get('init_cfg'):  # e.g. the late-fusion head's stage:// scores
+            options['model.decode_head.init_cfg'] = None
     else:  # mmseg's FCNHead on fc7
         options.update({'model.decode_head.in_channels': NARROW['fc_channels'],
                         'model.decode_head.channels': 8})

@@ -4,9 +4,11 @@ TorchScript-frozen backbone for fixed-shape CPU inference.
 Export (:func:`export_program`, :func:`save_onnx`, :func:`save_exported_program`)
 captures the network as a tensor function, normalised image ``(N, 3, H, W)`` to
 logits ``(N, C, H, W)`` at the same size, through ``torch.export`` (not
-``torch.jit.trace``); a multi-head segmentor gives one logits output per head.
-With dynamic height and width the crops stay exact for every size down to 1x1. The files carry the input convention (mean, std,
-channel order) so that a runtime without mmseg can prepare images.
+``torch.jit.trace``); a multi-head segmentor gives one logits output per head, a
+multi-modal model takes one normalised input per modality. With dynamic height and
+width the crops stay exact for every size down to 1x1. The files carry the input
+convention (mean, std, channel order) so that a runtime without mmseg can prepare
+images.
 
 An eager CPU forward reorders every weight and activation into oneDNN's blocked
 layout and back, and runs each ReLU as a separate pass. TorchScript's ``freeze`` +
@@ -75,6 +77,8 @@ def input_convention(model: nn.Module) -> Dict[str, Any]:
         std=[round(float(v), 5) for v in pre.std.flatten()],
         channel_order='rgb' if getattr(pre, 'channel_conversion', False) else 'bgr',
         pixel_range='0-255', layout='NCHW', input=INPUT_NAME, output=OUTPUT_NAME)
+    if hasattr(pre, 'modality_conventions'):  # stacked modalities (NYUDv2)
+        convention.update(multimodal_convention(pre.modality_conventions()))
     meta = getattr(model, 'dataset_meta', None) or {}
     heads = decode_heads(model) if hasattr(model, 'decode_head') else {}
     for name, head in heads.items():
@@ -89,6 +93,35 @@ def input_convention(model: nn.Module) -> Dict[str, Any]:
     if len(heads) > 1:
         convention['outputs'] = [output_name(name) for name in heads]
     return convention
+
+
+def multimodal_convention(modalities: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The convention keys of a multi-modal model (``MultiModalDataPreProcessor``).
+
+    ``modalities`` lists, per modality in input order, ``name``, ``channels``,
+    ``stored_as``, ``channel_order`` (relative to a BGR reading; None for one
+    channel), ``transform`` (``'log'`` for depth: natural log of the stored
+    value) and its ``mean`` / ``std``: the input is ``(transform(value) - mean) /
+    std``. One modality keeps the single input ``image`` (its ``channel_order``
+    at the top level: ``'rgb'`` for HHA, which is used in file order); several
+    give one graph input per modality, named after it.
+
+    Example:
+        >>> conv = multimodal_convention([
+        ...     dict(name='color', channels=3, channel_order='bgr', transform=None,
+        ...          mean=[1., 2., 3.], std=[1., 1., 1.]),
+        ...     dict(name='depth', channels=1, channel_order=None, transform='log',
+        ...          mean=[7.844], std=[1.])])
+        >>> conv['input'], conv['channel_order']
+        (['color', 'depth'], 'per modality')
+    """
+    out: Dict[str, Any] = dict(modalities=modalities)
+    if len(modalities) == 1:
+        out['channel_order'] = modalities[0]['channel_order'] or 'bgr'
+    else:
+        out['input'] = [m['name'] for m in modalities]
+        out['channel_order'] = 'per modality'
+    return out
 
 
 def use_plain_convolutions(model: nn.Module) -> nn.Module:
@@ -159,6 +192,30 @@ class SegmentationNet(nn.Module):
                       align_corners=head.align_corners)
 
 
+class MultiModalSegmentationNet(nn.Module):
+    """:class:`SegmentationNet` with one input per modality: the normalised
+    modalities ``(N, C_m, H, W)`` are concatenated along the channels, in the
+    model's stacking order, and segmented.
+
+    Example:
+        >>> from mmseg_fcn_classic.models import ClassicFCNHead, VGG16FC
+        >>> model = nn.Module()
+        >>> model.extract_feat = VGG16FC(in_channels=4, widths=(4, 8, 8, 16, 16),
+        ...                              fc_channels=16)
+        >>> model.decode_head = ClassicFCNHead(in_channels=(8, 16, 16), num_classes=3)
+        >>> net = MultiModalSegmentationNet(model)
+        >>> net(torch.rand(1, 3, 20, 30), torch.rand(1, 1, 20, 30)).shape
+        torch.Size([1, 3, 20, 30])
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.net = SegmentationNet(model)
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        return self.net(torch.cat(inputs, dim=1))
+
+
 def export_program(model: nn.Module,
                    example_size: Sequence[int] = (375, 500),
                    dynamic: bool = True) -> 'torch.export.ExportedProgram':
@@ -179,17 +236,28 @@ def export_program(model: nn.Module,
 
     Returns:
         torch.export.ExportedProgram: Input ``(1, 3, H, W)`` float32, output
-        ``(1, num_classes, H, W)`` logits (one per head of a multi-head model).
+        ``(1, num_classes, H, W)`` logits (one per head of a multi-head model). A
+        model of several modalities (``MultiModalDataPreProcessor``) takes one input
+        per modality (:class:`MultiModalSegmentationNet`), e.g. colour
+        ``(1, 3, H, W)`` and depth ``(1, 1, H, W)``.
     """
-    net = SegmentationNet(use_plain_convolutions(model.eval()).cpu().float()).eval()
-    example = torch.zeros(1, 3, *example_size)
-    dynamic_shapes = None
-    if dynamic:
-        dim = torch.export.Dim.DYNAMIC
+    model = use_plain_convolutions(model.eval()).cpu().float()
+    table = getattr(model.data_preprocessor, 'channel_table', None)
+    dim = torch.export.Dim.DYNAMIC
+    if table is not None and len(table) > 1:
+        net = MultiModalSegmentationNet(model).eval()
+        examples = tuple(torch.zeros(1, stop - start, *example_size)
+                         for _, start, stop in table)
+        dynamic_shapes = {'inputs': tuple({2: dim, 3: dim} for _ in table)}
+    else:
+        net = SegmentationNet(model).eval()
+        examples = (torch.zeros(1, 3 if table is None else table[0][2],
+                                *example_size), )
         dynamic_shapes = {'x': {2: dim, 3: dim}}
     with torch.no_grad(), torch.fx.experimental._config.patch(
             backed_size_oblivious=True):
-        return torch.export.export(net, (example, ), dynamic_shapes=dynamic_shapes)
+        return torch.export.export(net, examples,
+                                   dynamic_shapes=dynamic_shapes if dynamic else None)
 
 
 def save_exported_program(program: 'torch.export.ExportedProgram', path: str,
@@ -263,11 +331,12 @@ def save_onnx(program: 'torch.export.ExportedProgram', path: str,
         ImportError: The ONNX packages are missing; says how to install them.
     """
     require_onnx_packages()
+    inputs = convention.get('input', INPUT_NAME)
     # torch's noise for our graphs, dropped around this call only (see above)
     with dropped_log_records(ONNX_REGISTRY_LOGGER, ONNX_NO_TORCHVISION), \
             ignored_warnings(FutureWarning, ONNX_LEAFSPEC_DEPRECATION):
         onnx_program = torch.onnx.export(
-            program, input_names=[INPUT_NAME],
+            program, input_names=inputs if isinstance(inputs, list) else [inputs],
             output_names=convention.get('outputs', [OUTPUT_NAME]),
             opset_version=opset_version, dynamo=True)
     onnx_program.model.metadata_props.update(

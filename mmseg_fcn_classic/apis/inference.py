@@ -114,7 +114,11 @@ def read_image(path: str, max_pixels: Optional[int] = None) -> np.ndarray:
 
 
 def build_inference_pipeline(cfg: Config) -> Compose:
-    """The config's test pipeline, fed arrays, without annotation loading."""
+    """The config's test pipeline, fed arrays, without annotation loading.
+
+    A multi-modal pipeline keeps its ``LoadMultiModalImageFromFiles``, which reads
+    the files named in ``modality_paths`` (see :func:`modality_files`).
+    """
     pipeline = cfg.get('test_pipeline')
     if pipeline is None:
         pipeline = cfg.test_dataloader.dataset.pipeline
@@ -126,9 +130,84 @@ def build_inference_pipeline(cfg: Config) -> Compose:
         if t['type'] == 'LoadImageFromFile':
             t = dict(type='LoadImageFromNDArray')
         steps.append(t)
-    if not steps or steps[0]['type'] != 'LoadImageFromNDArray':
-        raise ValueError('the test pipeline must start with LoadImageFromFile')
+    if not steps or steps[0]['type'] not in ('LoadImageFromNDArray',
+                                              'LoadMultiModalImageFromFiles'):
+        raise ValueError('the test pipeline must start with LoadImageFromFile (or '
+                         'LoadMultiModalImageFromFiles)')
     return Compose(steps)
+
+
+def config_modalities(cfg: Config) -> Optional[Tuple[str, ...]]:
+    """The modalities a config's model reads (``MultiModalDataPreProcessor``), in
+    stacking order; None for a plain image model."""
+    pre = cfg.get('model', {}).get('data_preprocessor') or {}
+    if pre.get('type') != 'MultiModalDataPreProcessor':
+        return None
+    return tuple(pre.get('modalities', ('color', )))
+
+
+def modality_files(path: str, name: str, modalities: Sequence[str],
+                   modality_dirs: Dict[str, str]) -> Dict[str, str]:
+    """The files of one image's modalities: ``path`` is the first modality's, each
+    other one is the file of the same name under its folder.
+
+    Args:
+        path (str): The image given (the first modality, e.g. colour).
+        name (str): Its name without suffix, relative to the folder given
+            (:func:`collect_images`).
+        modalities (Sequence[str]): The model's modalities, in order.
+        modality_dirs (dict[str, str]): A folder for each other modality.
+
+    Returns:
+        dict[str, str]: ``{modality: file}``.
+
+    Raises:
+        ValueError: No file, or several, of that name (any image suffix; the
+            image's own suffix wins) under a modality's folder; names what was
+            looked for.
+    """
+    files = {modalities[0]: path}
+    own = osp.splitext(path)[1]
+    for modality in modalities[1:]:
+        folder = modality_dirs[modality]
+        if osp.isfile(osp.join(folder, name + own)):
+            files[modality] = osp.join(folder, name + own)
+            continue
+        found = [osp.join(folder, name + s) for s in IMG_SUFFIXES
+                 if osp.isfile(osp.join(folder, name + s))]
+        if len(found) != 1:
+            raise ValueError(
+                f'{path}: {"no" if not found else "more than one"} {modality} image '
+                f'named {name}{own} (or another image suffix) in {folder!r}'
+                + (f': {found}' if found else ''))
+        files[modality] = found[0]
+    return files
+
+
+def check_modality_dirs(cfg: Config, modality_dirs: Optional[Dict[str, str]]) -> None:
+    """Raise ValueError unless ``modality_dirs`` gives exactly the folders of the
+    model's modalities after the first, explaining the form the inputs need."""
+    modalities = config_modalities(cfg)
+    given = {k: v for k, v in (modality_dirs or {}).items() if v is not None}
+    if modalities is None:
+        if given:
+            raise ValueError(f'this model reads plain images; --{"/--".join(given)} '
+                             'apply only to configs with MultiModalDataPreProcessor')
+        return
+    needed = set(modalities[1:])
+    form = (f'this model reads the modalities {modalities}: give the '
+            f'{modalities[0]} images as inputs' + ''.join(
+                f' and --{m} DIR (the {m} images, same file names)'
+                for m in modalities[1:]))
+    if set(given) != needed:
+        missing, extra = needed - set(given), set(given) - needed
+        raise ValueError(form + (f'; missing: --{", --".join(sorted(missing))}'
+                                 if missing else '') +
+                         (f'; not read by this model: --{", --".join(sorted(extra))}'
+                          if extra else ''))
+    for modality, folder in given.items():
+        if not osp.isdir(folder):
+            raise ValueError(f'--{modality} {folder!r} is not a folder; ' + form)
 
 
 def config_metainfo(cfg: Config) -> dict:
@@ -214,10 +293,12 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu',
 
 
 def segment_image(model: torch.nn.Module, pipeline: Compose,
-                  img: np.ndarray, head: Optional[str] = None) -> np.ndarray:
-    """Run one BGR image through the pipeline and model; return ``(H, W)`` labels
+                  img: Optional[np.ndarray], head: Optional[str] = None,
+                  results: Optional[dict] = None) -> np.ndarray:
+    """Run one BGR image (or the pipeline's input ``results``, e.g. the files of a
+    multi-modal sample) through the pipeline and model; return ``(H, W)`` labels
     of head ``head`` (None: the primary head, mmseg's ``pred_sem_seg``)."""
-    data = pipeline(dict(img=img))
+    data = pipeline(dict(img=img) if results is None else dict(results))
     batch = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
     with torch.no_grad():
         result = model.test_step(batch)[0]
@@ -270,7 +351,8 @@ def run_inference(model: torch.nn.Module,
                   progress: bool = True,
                   max_pixels: Optional[int] = MAX_PIXELS,
                   errors: Optional[List[Tuple[str, str]]] = None,
-                  head: Optional[str] = None) -> List[dict]:
+                  head: Optional[str] = None,
+                  modality_dirs: Optional[Dict[str, str]] = None) -> List[dict]:
     """Segment every image of ``inputs``; write ``labels/`` and ``overlays/`` PNGs.
 
     Args:
@@ -289,6 +371,11 @@ def run_inference(model: torch.nn.Module,
             on; if None, the first failure raises. Defaults to None.
         head (str, optional): Segment with this head of a multi-head model
             (e.g. SIFT Flow's ``'geo'``). Defaults to None (the primary head).
+        modality_dirs (dict[str, str], optional): For a multi-modal model
+            (``MultiModalDataPreProcessor``, e.g. NYUDv2 colour + HHA): ``inputs``
+            are the first modality's images and this maps each other modality to
+            the folder holding its image of the same name (``{'hha': DIR}``).
+            Checked by :func:`check_modality_dirs`.
 
     Returns:
         list[dict]: Per segmented image: ``path``, ``label_file``,
@@ -298,6 +385,8 @@ def run_inference(model: torch.nn.Module,
     if not 0 <= opacity <= 1:
         raise ValueError(f'opacity must be in [0, 1], got {opacity}')
     check_head(model, head)
+    check_modality_dirs(model.cfg, modality_dirs)
+    modalities = config_modalities(model.cfg)
     images = collect_images(inputs)
     pipeline = build_inference_pipeline(model.cfg)
     palette = head_meta(model.dataset_meta, head)['palette']
@@ -306,8 +395,10 @@ def run_inference(model: torch.nn.Module,
     bar = tqdm(images, desc='segmenting', unit='img', disable=not progress)
     for path, name in bar:
         try:
+            files = None if modalities is None else modality_files(
+                path, name, modalities, modality_dirs or {})
             record = _segment_file(model, pipeline, palette, device, path, name,
-                                   out_dir, opacity, max_pixels, head)
+                                   out_dir, opacity, max_pixels, head, files)
         except (ValueError, OSError, RuntimeError) as e:
             if errors is None:
                 raise
@@ -326,12 +417,18 @@ def run_inference(model: torch.nn.Module,
 
 def _segment_file(model, pipeline, palette, device, path: str, name: str,
                   out_dir: str, opacity: float, max_pixels: Optional[int],
-                  head: Optional[str] = None) -> dict:
+                  head: Optional[str] = None,
+                  files: Optional[Dict[str, str]] = None) -> dict:
     img = read_image(path, max_pixels)
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    label = segment_image(model, pipeline, img, head)
+    if files is None:
+        label = segment_image(model, pipeline, img, head)
+    else:  # the pipeline's LoadMultiModalImageFromFiles reads every modality
+        label = segment_image(model, pipeline, None, head,
+                              dict(img_path=path, modality_paths=files,
+                                   modalities=tuple(files)))
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start

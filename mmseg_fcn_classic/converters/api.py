@@ -16,6 +16,7 @@ from ..utils.commands import tool_command
 from .caffe import CaffeFormatError, convert_caffe, is_caffemodel
 from .classes import (ClassMismatchError, class_permutation, config_dataset_meta,
                       permute_head_classes, released_dataset_meta)
+from .nyud import nyud_metadata
 from .pytorch_fcn import (ARCH_NAMES, convert_pytorch_fcn,
                           convert_reference_state_dict, unwrap_state_dict)
 from .torchvision import convert_torchvision_vgg16
@@ -152,6 +153,14 @@ def convert_file(src: str, fmt: Optional[str] = None,
     elif score is not None:
         meta['num_classes'] = int(score.shape[0])
         released = released_dataset_meta(meta['num_classes'])
+    nyud = nyud_metadata(state_dict, src)
+    if nyud is not None:  # 40 classes: NYUDv2, one trunk or two (late fusion)
+        meta['num_classes'] = nyud['num_classes']
+        released = released_dataset_meta(meta['num_classes'])
+        if nyud['input_convention'] is not None:
+            meta['input_convention'] = nyud['input_convention']
+            report['input_convention'] = nyud['input_convention']
+        report['notes'].extend(nyud['notes'])
     if config is not None:
         state_dict = _reorder_classes(src, state_dict, released, config, meta,
                                       report)
@@ -255,12 +264,18 @@ def format_report(report: dict, dst: str) -> str:
     for note in report.get('notes', []):
         lines.append(f'  note: {note}')
     conv = report['input_convention']
-    lines.append(
-        f"input convention: {'RGB' if conv['bgr_to_rgb'] else 'BGR'} 0-255, "
-        f"mean {tuple(conv['mean'])}, std {tuple(conv['std'])}, "
-        f"bgr_to_rgb={conv['bgr_to_rgb']} -> "
-        f"data_preprocessor=dict(type='FCNDataPreProcessor', "
-        f"weights='{conv['weights']}')")
+    if conv.get('modalities'):  # NYUDv2: stacked modalities
+        lines.append(
+            f"input convention: modalities {tuple(conv['modalities'])}, per-channel "
+            f"mean {tuple(conv['mean'])}, std 1 -> data_preprocessor=dict(type="
+            f"'MultiModalDataPreProcessor', modalities={tuple(conv['modalities'])})")
+    else:
+        lines.append(
+            f"input convention: {'RGB' if conv['bgr_to_rgb'] else 'BGR'} 0-255, "
+            f"mean {tuple(conv['mean'])}, std {tuple(conv['std'])}, "
+            f"bgr_to_rgb={conv['bgr_to_rgb']} -> "
+            f"data_preprocessor=dict(type='FCNDataPreProcessor', "
+            f"weights='{conv['weights']}')")
     if report['variant'] in fcn_spec.BACKBONE_VARIANTS:
         lines.append(f"saved {dst}: use it as model.backbone.init_cfg=dict("
                      f"type='Pretrained', checkpoint='{dst}')")

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..models.utils import fcn_spec
+from .late_fusion import convert_late_fusion_state_dict
 from .pytorch_fcn import (ALEXNET_BACKBONE_LAYERS, BACKBONE_LAYERS, DECONV_LAYERS,
                           SCORE_LAYERS, convert_reference_state_dict,
                           with_head_layers)
@@ -75,6 +76,30 @@ WEIGHT_LAYERS = tuple(dict.fromkeys(
     [n for n in BACKBONE_LAYERS + ALEXNET_BACKBONE_LAYERS if n not in FC_INPUTS]
     + [n for n in BACKBONE_LAYERS + ALEXNET_BACKBONE_LAYERS if n in FC_INPUTS]
     + ['fc8'] + list(with_head_layers(SCORE_LAYERS))))
+
+#: Layers of zoo nets renamed from the VGG16 ones (the blobs are read under the
+#: VGG16 name): nyud-fcn32s-color-d's 4-channel (B, G, R, depth) first conv.
+LAYER_ALIASES = {'conv1_1_bgrd': 'conv1_1'}
+
+
+def modality_suffixes(names) -> List[str]:
+    """The modality suffixes of a late-fusion net's trunks, in file order.
+
+    nyud-fcn32s-color-hha names each trunk's layers ``conv1_1color`` ...
+    ``score_frcolor`` and ``conv1_1hha`` ... (``fcn_spec.late_fusion_name``); a
+    one-trunk net gives ``['']``.
+
+    Example:
+        >>> modality_suffixes(['conv1_1color', 'conv1_2color', 'conv1_1hha'])
+        ['color', 'hha']
+        >>> modality_suffixes(['conv1_1', 'conv1_2']), modality_suffixes(['conv1_1_bgrd'])
+        ([''], [''])
+    """
+    first = BACKBONE_LAYERS[0]
+    suffixes = [n[len(first):] for n in names
+                if n.startswith(first) and n not in LAYER_ALIASES]
+    suffixes = [x for x in dict.fromkeys(suffixes) if x.isalnum() or x == '']
+    return suffixes if suffixes and suffixes != [''] else ['']
 
 
 class CaffeFormatError(ValueError):
@@ -423,12 +448,13 @@ def _as_conv_weight(name: str, weight: np.ndarray, out_channels: int,
     return weight.reshape(new_shape)
 
 
-def _fc_feeder(name: str, ref: Dict[str, np.ndarray]) -> Optional[str]:
+def _fc_feeder(name: str, ref: Dict[str, np.ndarray],
+               suffix: str = '') -> Optional[str]:
     """The layer an InnerProduct layer flattens: VGG16's or AlexNet's, whichever
-    the file holds."""
+    the file holds (in the trunk of ``suffix`` for a late-fusion net)."""
     candidates = [table[name] for table in (FC_INPUTS, ALEXNET_FC_INPUTS)
                   if name in table]
-    return next((c for c in candidates if f'{c}.bias' in ref),
+    return next((c for c in candidates if f'{c}{suffix}.bias' in ref),
                 candidates[0] if candidates else None)
 
 
@@ -443,7 +469,10 @@ def caffe_to_reference(
     into convolution weights and legacy 4-D biases flattened (the ImageNet ``fc8``
     classifier is passed on as it is, to be dropped).
     ``Scale`` layers of the at-once net are checked against their constants and
-    dropped.
+    dropped. Zoo names: ``conv1_1_bgrd`` (early fusion) is read as ``conv1_1``; a
+    late-fusion net's trunks keep their suffixed names (``conv1_1color.weight``,
+    ``score_frhha.bias``, ...; :func:`modality_suffixes`, listed in the report's
+    ``modalities``), its upsampling is shared.
 
     Args:
         layers (list[CaffeLayer]): From :func:`read_caffemodel`.
@@ -456,28 +485,36 @@ def caffe_to_reference(
     by_name = {}
     for layer in layers:
         if layer.blobs:
-            if layer.name in by_name:
+            name = LAYER_ALIASES.get(layer.name, layer.name)
+            if name in by_name:
                 raise CaffeFormatError(f'layer {layer.name!r} appears twice')
-            by_name[layer.name] = layer
+            if name != layer.name:
+                report['notes'].append(f'layer {layer.name} read as {name}')
+            by_name[name] = layer
+    suffixes = modality_suffixes(by_name)
+    if suffixes != ['']:
+        report['modalities'] = suffixes
     ref: Dict[str, np.ndarray] = {}
-    for name in WEIGHT_LAYERS:
-        layer = by_name.pop(name, None)
-        if layer is None:
-            continue
-        if len(layer.blobs) != 2:
-            raise CaffeFormatError(f'layer {name!r} has {len(layer.blobs)} blobs, '
-                                   f'expected a weight and a bias')
-        weight, bias = layer.blobs[0], layer.blobs[1].reshape(-1)
-        if name != 'fc8' and (layer.type == 'InnerProduct' or weight.ndim != 4):
-            feeder = _fc_feeder(name, ref)
-            if feeder is None or f'{feeder}.bias' not in ref:
-                raise CaffeFormatError(
-                    f'InnerProduct layer {name!r} needs the layer feeding it '
-                    f'({feeder}) to know its input channels')
-            weight = _as_conv_weight(name, weight, bias.size,
-                                     ref[f'{feeder}.bias'].size, report)
-        ref[f'{name}.weight'] = weight
-        ref[f'{name}.bias'] = bias
+    for suffix in suffixes:
+        for base in WEIGHT_LAYERS:
+            name = base + suffix
+            layer = by_name.pop(name, None)
+            if layer is None:
+                continue
+            if len(layer.blobs) != 2:
+                raise CaffeFormatError(f'layer {name!r} has {len(layer.blobs)} '
+                                       f'blobs, expected a weight and a bias')
+            weight, bias = layer.blobs[0], layer.blobs[1].reshape(-1)
+            if base != 'fc8' and (layer.type == 'InnerProduct' or weight.ndim != 4):
+                feeder = _fc_feeder(base, ref, suffix)
+                if feeder is None or f'{feeder}{suffix}.bias' not in ref:
+                    raise CaffeFormatError(
+                        f'InnerProduct layer {name!r} needs the layer feeding it '
+                        f'({feeder}{suffix}) to know its input channels')
+                weight = _as_conv_weight(name, weight, bias.size,
+                                         ref[f'{feeder}{suffix}.bias'].size, report)
+            ref[f'{name}.weight'] = weight
+            ref[f'{name}.bias'] = bias
     for name in with_head_layers(DECONV_LAYERS):
         layer = by_name.pop(name, None)
         if layer is None:
@@ -525,7 +562,11 @@ def convert_caffe(path_or_layers: Union[str, List[CaffeLayer]],
         keys for a whole FCN; bare backbone keys for VGG16) and the report of
         :func:`~.pytorch_fcn.convert_reference_state_dict`. For
         ``fcn8s-heavy-pascal.caffemodel``: ``backbone.fc6.weight`` of shape
-        (4096, 512, 7, 7) and variant ``'8s'``.
+        (4096, 512, 7, 7) and variant ``'8s'``. A late-fusion net
+        (``nyud-fcn32s-color-hha``) goes through
+        :func:`~.late_fusion.convert_late_fusion_state_dict`
+        (``backbone.color.conv1_1.weight``, ``decode_head.score_frhha.weight``;
+        ``modalities`` in the report).
     """
     source = path_or_layers if isinstance(path_or_layers, str) else None
     layers = (read_caffemodel(path_or_layers) if source is not None else
@@ -535,7 +576,11 @@ def convert_caffe(path_or_layers: Union[str, List[CaffeLayer]],
         if variant is None and any(n.startswith('scale_pool') for n, _ in
                                    caffe_report['dropped']):
             variant = '8s-atonce'
-        state_dict, report = convert_reference_state_dict(ref, variant=variant)
+        if caffe_report.get('modalities'):  # two trunks (nyud-fcn32s-color-hha)
+            state_dict, report = convert_late_fusion_state_dict(
+                ref, caffe_report['modalities'], variant=variant)
+        else:
+            state_dict, report = convert_reference_state_dict(ref, variant=variant)
     except ValueError as e:
         raise CaffeFormatError(f'{source}: {e}' if source else str(e)) from None
     report['format'] = 'caffe'

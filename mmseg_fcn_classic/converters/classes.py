@@ -2,7 +2,8 @@
 
 A released net's outputs follow its dataset layer's class order: the VOC nets
 mmseg's VOC order, the PASCAL-Context nets the reference's ``classes-59.txt``
-(background, the 20 VOC classes, then bag ... wood). mmseg's
+(background, the 20 VOC classes, then bag ... wood), the NYUDv2 nets the reference's
+``data/nyud/classes.txt``. mmseg's
 ``PascalContextDataset`` orders the same 60 classes alphabetically. To use the
 weights with such a dataset, :func:`class_permutation` matches the two lists by
 name and :func:`permute_head_classes` reorders the score and upsampling channels,
@@ -13,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmseg.utils import get_classes, get_palette
 
+from ..datasets.nyud import NYUDv2Dataset
 from ..datasets.pascal_context import CONTEXT_CLASSES, CONTEXT_PALETTE
 
 #: ``dataset_meta`` of the released nets by their number of outputs, and a name
@@ -23,6 +25,9 @@ RELEASED_CLASSES: Dict[int, Tuple[str, dict]] = {
     60: ('PASCAL-Context (classes-59.txt order)',
          dict(classes=list(CONTEXT_CLASSES),
               palette=[list(p) for p in CONTEXT_PALETTE])),
+    40: ('NYUDv2 (data/nyud/classes.txt order)',
+         dict(classes=list(NYUDv2Dataset.METAINFO['classes']),
+              palette=[list(p) for p in NYUDv2Dataset.METAINFO['palette']])),
 }
 
 

@@ -138,8 +138,10 @@ def _check_shapes(sd: Mapping[str, torch.Tensor], layers: Tuple[str, ...],
                              f'{None if b is None else tuple(b.shape)}, expected '
                              f'({w.shape[0]},)')
         feeder = SCORE_INPUTS.get(name, previous)
-        expected_in = 3 if feeder is None else out[feeder]
+        # the first conv takes the image: 3 channels, or more for an early-fusion
+        # net (nyud-fcn32s-color-d: B, G, R, depth)
         group = groups.get(name, 1)
+        expected_in = w.shape[1] * group if feeder is None else out[feeder]
         if w.shape[1] * group != expected_in:
             per_group = f' in each of {group} groups' if group > 1 else ''
             raise ValueError(f'{name}.weight has shape {tuple(w.shape)}: '
@@ -230,6 +232,12 @@ def convert_reference_state_dict(
                       f'not part of FCN-{variant}' if not backbone_only else
                       f'not part of the {ARCH_NAMES[arch]} backbone')
             report['dropped'].append([key, reason])
+    first = state_dict[f'{trunk[0]}.weight']
+    if first.shape[1] != 3:
+        report['notes'].append(
+            f'{trunk[0]} takes {first.shape[1]} input channels (an early-fusion '
+            'net, e.g. nyud-fcn32s-color-d: colour + depth); build the backbone '
+            f'with in_channels={first.shape[1]}')
     if variant == '8s' and detected == '8s':
         report['notes'].append(
             'FCN-8s and FCN-8s at-once share layer names; pass variant '

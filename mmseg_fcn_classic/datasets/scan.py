@@ -13,9 +13,11 @@ from typing import List, Tuple
 import numpy as np
 
 from ..models.utils.heads import head_fields
+from .base import _walk_transforms
 from .head_annotations import LoadHeadAnnotations
+from .modalities import LoadMultiModalImageFromFiles
 from .transforms import LoadFCNAnnotations
-from .validation import (Problem, image_size_problem, label_histogram,
+from .validation import (Problem, SampleError, image_size_problem, label_histogram,
                          seg_map_problems)
 
 
@@ -97,7 +99,9 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
 
     Listing problems (missing folders, unpaired images or masks) are collected
     without raising, then every complete pair is decoded exactly once: the image
-    as ``LoadImageFromFile`` reads it, the label with
+    as ``LoadImageFromFile`` reads it (every modality, as
+    ``LoadMultiModalImageFromFiles`` does, where the sample has several), the label
+    with
     :class:`~mmseg_fcn_classic.datasets.transforms.LoadFCNAnnotations` (applying
     the dataset's label map, e.g. void to 255), and the label map is checked
     against the image size and the classes. A file larger than PIL's
@@ -140,6 +144,12 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
 
     load_img = LoadImageFromFile()
     load_seg = LoadFCNAnnotations()
+    # samples of several modalities (NYUDv2): read every modality, as the
+    # pipeline's loader does (its depth_fill included)
+    pipeline = getattr(getattr(dataset, 'pipeline', None), 'transforms', [])
+    load_modalities = next((t for t in _walk_transforms(pipeline)
+                            if isinstance(t, LoadMultiModalImageFromFiles)),
+                           LoadMultiModalImageFromFiles())
     bar = None
     if progress and infos:
         from mmengine.utils import ProgressBar
@@ -156,7 +166,10 @@ def scan_dataset(dataset, progress: bool = True) -> ScanReport:
         report.problems.extend(p for p in (img_big, seg_big) if p is not None)
         if img_big is None:
             try:
-                img_shape = load_img(copy.deepcopy(results))['img'].shape[:2]
+                loader = load_modalities if 'modality_paths' in info else load_img
+                img_shape = loader(copy.deepcopy(results))['img'].shape[:2]
+            except SampleError as e:  # a modality's problems, each with its file
+                report.problems.extend(e.problems)
             except Exception as e:  # noqa: BLE001  (report and go on)
                 report.problems.append(Problem(
                     'unreadable image',

@@ -127,9 +127,10 @@ class FCNMetric(BaseMetric):
         ignore_index (int): Label value left out. Defaults to 255.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         output_dir (str, optional): Also write every prediction there as a palette
-            PNG named after its image, pixel value = class index (plus 1 for a
-            dataset with ``reduce_zero_label``, as ``IoUMetric`` writes them).
-            Defaults to None.
+            PNG named after its image (or its ``sample_id`` where the data
+            samples carry one, e.g. NYUDv2's ``5001``), pixel value = class index
+            (plus 1 for a dataset with ``reduce_zero_label``, as ``IoUMetric``
+            writes them). Defaults to None.
         format_only (bool): Only write the predictions to ``output_dir`` and
             compute no metric, e.g. for a test set without ground truth (needs
             ``output_dir``). Defaults to False.
@@ -183,7 +184,9 @@ class FCNMetric(BaseMetric):
                 self.results.append(
                     confusion_matrix(pred, label, num_classes, self.ignore_index))
             if self.output_dir is not None:
-                self._save_prediction(pred, sample['img_path'],
+                # named by the sample's id where the dataset packs one (NYUDv2:
+                # '5001' for img_5001.png, as the reference score.py names them)
+                self._save_prediction(pred, sample.get('sample_id') or sample['img_path'],
                                       sample.get('reduce_zero_label', False))
 
     def _save_prediction(self, pred: torch.Tensor, img_path: str,

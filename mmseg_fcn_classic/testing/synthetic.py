@@ -10,6 +10,9 @@
   a 255 boundary band, ``ImageSets/Segmentation`` lists) next to
   ``benchmark_RELEASE/dataset`` (jpg, SBD ``cls/*.mat`` structs, lists), through
   :func:`write_palette_png` and :func:`write_sbd_mat`.
+* :func:`make_nyud_tree`: NYUDv2 as the reference's ``nyud.tar.gz`` extracts
+  (colour / HHA png, 16-bit depth png, ``segmentation/*.mat``, split lists),
+  through :func:`write_depth_png` and :func:`write_nyud_mat`.
 * :func:`make_pascal_context_tree`: VOC2010 images and ``Main`` lists next to
   PASCAL-Context's ``trainval/*.mat`` (``LabelMap``), ``labels.txt`` (all 459 raw
   labels) and ``59_labels.txt``; :func:`make_mmseg_context_tree`: mmseg's PNG
@@ -423,6 +426,85 @@ def make_voc_sbd_tree(root: str,
         sbd_train=list(sbd_train), sbd_val=list(sbd_val), trainaug=trainaug,
         overlap=sorted(set(voc_ids) & set(sbd_ids)), classes=classes,
         sizes=id_sizes, voc_root=voc_root, sbd_root=sbd_root)
+
+
+# --- NYUDv2 (nyud.tar.gz of fcn.berkeleyvision.org) -------------------------------
+
+#: Default id lists of :func:`make_nyud_tree` (the real ones hold 381 / 414 / 654).
+NYUD_TRAIN = ('5003', '5004')
+NYUD_VAL = ('5010', )
+NYUD_TEST = ('5001', '5002')
+
+
+def write_nyud_mat(path: str, seg: np.ndarray) -> None:
+    """Save a label map as NYUDv2's ``segmentation/img_<id>.mat``: a uint8 variable
+    ``segmentation`` (0 void, 1..40) in a compressed v5 file."""
+    import scipy.io
+    scipy.io.savemat(path, {'segmentation': seg.astype(np.uint8)},
+                     do_compression=True)
+
+
+def write_depth_png(path: str, depth: np.ndarray) -> None:
+    """Save depth values (millimetres) as a 16-bit single-channel PNG."""
+    if depth.dtype != np.uint16 or depth.ndim != 2:
+        raise ValueError('a depth PNG holds a (H, W) uint16 array')
+    _imwrite(path, depth)
+
+
+def make_nyud_tree(root: str,
+                   train: Sequence[str] = NYUD_TRAIN,
+                   val: Sequence[str] = NYUD_VAL,
+                   test: Sequence[str] = NYUD_TEST,
+                   sizes: Sequence[Size] = ((30, 40), (36, 28)),
+                   num_classes: int = 40,
+                   seed: int = 0) -> dict:
+    """Write an NYUDv2 tree in the layout of the reference's ``nyud.tar.gz``.
+
+    Per id: ``data/images/img_<id>.png`` (8-bit colour), ``data/hha/img_<id>.png``
+    (8-bit, 3 channels), ``data/depth/img_<id>.png`` (16-bit, 500..9000 mm, no
+    zeros) and ``segmentation/img_<id>.mat`` (:func:`write_nyud_mat`: a box of a
+    class 1..``num_classes`` on a background class, with a void (0) border); the
+    list files ``train.txt``, ``val.txt``, ``test.txt`` without a trailing newline,
+    as the reference's, and no ``trainval.txt``.
+
+    Args:
+        root (str): Folder to write into (created).
+        train, val, test (Sequence[str]): Id lists.
+        sizes (Sequence[tuple]): (height, width) per id in list order, cycled.
+        num_classes (int): Classes of the labels. Defaults to 40.
+        seed (int): Random seed. Defaults to 0.
+
+    Returns:
+        dict: The id lists, ``sizes`` (id -> (h, w)) and ``files`` (id -> dict of
+        ``color``, ``hha``, ``depth``, ``label`` paths).
+    """
+    rng = np.random.default_rng(seed)
+    dirs = dict(color='data/images', hha='data/hha', depth='data/depth',
+                label='segmentation')
+    for sub in dirs.values():
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    ids = list(dict.fromkeys(list(train) + list(val) + list(test)))
+    id_sizes, files = {}, {}
+    for n, sample_id in enumerate(ids):
+        h, w = id_sizes[sample_id] = tuple(sizes[n % len(sizes)])
+        paths = {k: osp.join(root, d, f'img_{sample_id}' + ('.mat' if k == 'label'
+                                                            else '.png'))
+                 for k, d in dirs.items()}
+        img, obj = box_frame(rng, h, w)
+        _imwrite(paths['color'], img)
+        Image.fromarray(_noise_image(rng, (h, w))).save(paths['hha'])  # RGB file
+        depth = 500 + 8500 * (_smooth_noise(rng, h, w, 8) * 0.2 + 0.5).clip(0, 1)
+        write_depth_png(paths['depth'], depth.astype(np.uint16))
+        seg = np.where(obj, rng.integers(1, num_classes + 1),
+                       rng.integers(1, num_classes + 1)).astype(np.uint8)
+        seg[0] = seg[-1] = 0
+        write_nyud_mat(paths['label'], seg)
+        files[sample_id] = paths
+    for name, split_ids in (('train', train), ('val', val), ('test', test)):
+        with open(osp.join(root, f'{name}.txt'), 'w') as f:
+            f.write('\n'.join(split_ids))
+    return dict(train=list(train), val=list(val), test=list(test), sizes=id_sizes,
+                files=files)
 
 
 # --- PASCAL-Context ---------------------------------------------------------------

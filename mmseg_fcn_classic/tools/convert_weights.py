@@ -6,7 +6,10 @@ Sources (the format is detected from the file unless --format is given):
                fcn16s-heavy-pascal, fcn8s-heavy-pascal, fcn8s-atonce-pascal,
                pascalcontext-fcn{32,16,8}s-heavy, fcn-alexnet-pascal (FCN-AlexNet),
                bvlc_alexnet / bvlc_reference_caffenet (AlexNet backbone),
-               siftflow-fcn{32,16,8}s-heavy (two heads: semantic, geometric)
+               siftflow-fcn{32,16,8}s-heavy (two heads: semantic, geometric),
+               nyud-fcn32s-{color,hha,color-hha}-heavy (NYUDv2: the classes and
+               modalities are recorded; color-hha's two trunks load into
+               LateFusionVGG16FC / LateFusionFCNHead)
   pytorch-fcn  wkentaro/pytorch-fcn .pth: a bare state dict (fcn8s_from_caffe.pth)
                or a Trainer checkpoint with 'model_state_dict'
   torchvision  torchvision vgg16 .pth (features.*, classifier.*) -> backbone

@@ -8,6 +8,11 @@ output per head: 'logits' for the primary head, '<head>_logits' for the others
 for every size down to 1x1; without it the graph takes --shape only. The
 config's test pipeline (resizing, if any) is not part of it.
 
+A multi-modal model (NYUDv2 RGB-D; data_preprocessor MultiModalDataPreProcessor)
+takes one normalised input per modality, named after it: color (1, 3, H, W), hha
+(1, 3, H, W), depth (1, 1, H, W); the metadata key 'modalities' gives each one's
+convention (channel_order, transform 'log' for depth, mean, std).
+
 The file carries the input convention of the config's data preprocessor (images
 read BGR 0-255; channel_order 'bgr' or 'rgb'; then (pixel - mean) / std), plus
 num_classes, classes and palette:
@@ -89,10 +94,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         save_exported_program(program, args.out, convention)
     shape = 'H x W dynamic' if args.dynamic else f'{args.shape[0]} x {args.shape[1]} only'
     summary = {k: convention[k] for k in ('channel_order', 'mean', 'std')}
+    inputs = ', '.join(f'{m["name"]} (1, {m["channels"]}, {shape})'
+                       for m in convention['modalities']) if isinstance(
+                           convention['input'], list) else f'input (1, 3, {shape})'
     outputs = [f'{convention["output"]} ({convention.get("num_classes")} classes)']
     outputs += [f'{head["output"]} ({head["num_classes"]} classes)'
                 for head in convention.get('heads', {}).values()]
-    print(f'wrote {args.out} ({args.format}, input (1, 3, {shape}), output '
+    print(f'wrote {args.out} ({args.format}, {inputs}, output '
           f'{", ".join(outputs)}); input convention: {json.dumps(summary)}')
     return 0
 

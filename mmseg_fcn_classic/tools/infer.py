@@ -12,6 +12,14 @@ The config's data_preprocessor must match where the weights came from:
   torchvision VGG16 based: RGB, ImageNet mean/std
       -> data_preprocessor=dict(type='FCNDataPreProcessor', weights='torchvision')
 
+Multi-modal models (NYUDv2 colour + HHA / depth; the config's data_preprocessor is
+MultiModalDataPreProcessor) read several images per sample: the inputs are the
+first modality's images (colour; HHA for the HHA-only net) and --hha DIR / --depth
+DIR give the folders of the other modalities' images, matched by file name (same
+relative path and name; any image suffix, the input's own first). HHA images are
+8-bit 3-channel PNGs used in file channel order, depth images 16-bit PNGs in
+millimetres (a depth of 0 is an error unless the config's loader has depth_fill).
+
 A multi-head model (SIFT Flow's semantic + geometric net) is segmented with its
 primary head (the semantic labels); --head NAME (e.g. --head geo) writes that
 head's labels and overlays instead, in its own colours.
@@ -26,6 +34,8 @@ CONFIG is a file or a shipped config by name.
 Example (python -m mmseg_fcn_classic.tools.infer works too; from a clone,
 python tools/infer.py):
   mmseg-fcn-infer fcn8s_vgg16_voc fcn8s_voc.pth photos/ --out-dir out --device cpu
+  mmseg-fcn-infer fcn32s_vgg16_nyud-color-hha nyud_color_hha.pth \\
+      data/nyud/data/images --hha data/nyud/data/hha --out-dir out
 """
 import argparse
 import os
@@ -40,6 +50,7 @@ from mmengine.config import DictAction
 from ..apis import init_model, run_inference
 from ..apis.inference import MAX_PIXELS
 from ..engine.policy import CheckpointReadError, CheckpointRefusedError
+from ..models.utils.modalities import MODALITIES
 from ..utils.config import resolve_config
 from .common import CONFIG_HELP, add_malloc_arg, keep_freed_memory
 
@@ -65,6 +76,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
                         help='refuse images with more pixels (width x height); 0: no '
                         f'limit (default {MAX_PIXELS})')
+    for modality, spec in MODALITIES.items():
+        parser.add_argument(f'--{modality}', metavar='DIR', default=None,
+                            help=f'multi-modal models: folder of the {modality} images '
+                            f'({spec.stored_as}) matching the inputs by name')
     parser.add_argument('--head', default=None,
                         help="segment with this head of a multi-head model, e.g. "
                         "'geo' (default: the primary head)")
@@ -100,12 +115,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     failures: List[Tuple[str, str]] = []
     try:
         check_out_dir(args.out_dir)
+        modality_dirs = {m: getattr(args, m) for m in MODALITIES
+                         if getattr(args, m) is not None}
         model = init_model(resolve_config(args.config), args.checkpoint, device=device,
                            cfg_options=args.cfg_options, strict=not args.non_strict)
         records = run_inference(model, args.inputs, args.out_dir, opacity=args.opacity,
                                 timing=args.timing, progress=not args.no_progress,
                                 max_pixels=args.max_pixels, errors=failures,
-                                head=args.head)
+                                head=args.head, modality_dirs=modality_dirs)
     except (FileNotFoundError, ValueError, CheckpointReadError,
             CheckpointRefusedError, ImportError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -43,9 +43,10 @@ CROPS['8s-atonce'] = CROPS['8s']
 
 def reference_arrays(variant: str, seed: int = 0, widths=WIDTHS, fc=FC_CHANNELS,
                      num_classes: int = NUM_CLASSES,
-                     with_fc8: bool = False) -> Dict[str, np.ndarray]:
+                     with_fc8: bool = False,
+                     in_channels: int = 3) -> Dict[str, np.ndarray]:
     """Random float32 weights under reference names; ``variant='vgg16'`` is the
-    backbone plus ``fc8``."""
+    backbone plus ``fc8``; ``in_channels`` of conv1_1 (4: nyud-fcn32s-color-d)."""
     rng = np.random.default_rng(seed)
     out: Dict[str, np.ndarray] = OrderedDict()
 
@@ -55,7 +56,7 @@ def reference_arrays(variant: str, seed: int = 0, widths=WIDTHS, fc=FC_CHANNELS,
                                  ).astype(np.float32)
         out[f'{name}.bias'] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
 
-    cin = 3
+    cin = in_channels
     for name in CONV_LAYERS:
         cout = widths[int(name[4]) - 1]
         conv(name, cout, cin, 3)
@@ -104,7 +105,8 @@ def _layer_sequence(variant: str):
 
 def caffemodel_bytes(arrays: Dict[str, np.ndarray], variant: str, v1: bool = False,
                      legacy_dims: Optional[bool] = None,
-                     scales: Optional[Dict[str, float]] = None) -> bytes:
+                     scales: Optional[Dict[str, float]] = None,
+                     rename: Optional[Dict[str, str]] = None) -> bytes:
     """Encode ``arrays`` as a ``.caffemodel``.
 
     Args:
@@ -114,6 +116,8 @@ def caffemodel_bytes(arrays: Dict[str, np.ndarray], variant: str, v1: bool = Fal
         v1: Write V1 ``layers`` (field 2) instead of ``layer`` (field 100).
         legacy_dims: Write num/channels/height/width (default: ``v1``).
         scales: Constant of each at-once Scale layer (default 0.01 / 0.0001).
+        rename: Layer names written instead of the reference ones, e.g.
+            ``{'conv1_1': 'conv1_1_bgrd'}`` (nyud-fcn32s-color-d).
     """
     legacy = v1 if legacy_dims is None else legacy_dims
     scales = scales or {'scale_pool4': 0.01, 'scale_pool3': 0.0001}
@@ -133,7 +137,7 @@ def caffemodel_bytes(arrays: Dict[str, np.ndarray], variant: str, v1: bool = Fal
                 blobs.append(pe.blob(arrays[f'{param}.bias'], legacy_dims=legacy))
         if v1 and type_ not in pe.V1_TYPES:  # Python / Scale layers are new-style only
             type_ = {'Scale': 'Convolution'}.get(type_, 'Data')
-        layers.append(pe.layer(name, type_, blobs, v1=v1))
+        layers.append(pe.layer((rename or {}).get(name, name), type_, blobs, v1=v1))
     return pe.net(layers, name=f'fcn{variant}')
 
 
@@ -207,6 +211,78 @@ def vgg_reference_fc7(arrays: Dict[str, np.ndarray], x: torch.Tensor) -> torch.T
             h = F.max_pool2d(h, 2, 2, ceil_mode=True)
     h = F.relu(F.conv2d(h, p['fc6.weight'], p['fc6.bias']))
     return F.relu(F.conv2d(h, p['fc7.weight'], p['fc7.bias']))
+
+
+# --- late fusion: nyud-fcn32s-color-hha (two trunks, scores summed 0.5 / 0.5) ------
+
+LATE_FUSION_MODALITIES = ('color', 'hha')
+
+
+def late_fusion_arrays(seed: int = 0, modalities=LATE_FUSION_MODALITIES,
+                       widths=WIDTHS, fc=FC_CHANNELS,
+                       num_classes: int = NUM_CLASSES) -> Dict[str, np.ndarray]:
+    """Random weights of a late-fusion FCN-32s under its reference names:
+    ``conv1_1color`` ... ``score_frcolor``, ``conv1_1hha`` ... ``score_frhha`` and
+    one ``upscore`` (nyud-fcn32s-color-hha/net.py's ``modality_fcn``)."""
+    out: Dict[str, np.ndarray] = OrderedDict()
+    for k, modality in enumerate(modalities):
+        trunk = reference_arrays('32s', seed=seed + k, widths=widths, fc=fc,
+                                 num_classes=num_classes)
+        for key, value in trunk.items():
+            layer, param = key.rsplit('.', 1)
+            if layer != 'upscore':
+                out[f'{layer}{modality}.{param}'] = value
+    out['upscore.weight'] = reference_arrays('32s', seed=seed + 99, widths=widths,
+                                             fc=fc, num_classes=num_classes)[
+                                                 'upscore.weight']
+    return out
+
+
+def late_fusion_caffemodel_bytes(arrays: Dict[str, np.ndarray],
+                                 modalities=LATE_FUSION_MODALITIES) -> bytes:
+    """``arrays`` as the released nyud-fcn32s-color-hha-heavy.caffemodel lays them
+    out: the data layer, each trunk in full, ``score_fused`` (Eltwise), ``upscore``,
+    ``score`` (Crop) and the loss."""
+    layers = [pe.layer('data', 'Python', top=['color', 'hha', 'label'])]
+    for modality in modalities:
+        for name, type_, param in _layer_sequence('32s')[1:]:
+            if name in ('upscore', 'loss'):
+                continue
+            blobs = []
+            if param is not None:
+                key = f'{param}{modality}'
+                blobs = [pe.blob(arrays[f'{key}.weight']), pe.blob(arrays[f'{key}.bias'])]
+            layers.append(pe.layer(f'{name}{modality}', type_, blobs))
+    layers += [pe.layer('score_fused', 'Eltwise'),
+               pe.layer('upscore', 'Deconvolution', [pe.blob(arrays['upscore.weight'])]),
+               pe.layer('score', 'Crop'), pe.layer('loss', 'SoftmaxWithLoss')]
+    return pe.net(layers, name='nyud-fcn32s-color-hha')
+
+
+def reference_late_fusion_forward(arrays: Dict[str, np.ndarray], inputs,
+                                  modalities=LATE_FUSION_MODALITIES,
+                                  coeffs=(0.5, 0.5)) -> torch.Tensor:
+    """Logits of nyud-fcn32s-color-hha from its arrays, in plain ``F.conv2d``:
+    each trunk on its own input, ``score_fused = sum(coeff * score_fr<m>)``, then
+    ``upscore`` (k64 s32) and the crop at offset 19 against the colour input."""
+    p = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
+    fused = None
+    for modality, coeff, x in zip(modalities, coeffs, inputs):
+        def conv(name, h, pad=0):
+            return F.conv2d(h, p[f'{name}{modality}.weight'],
+                            p[f'{name}{modality}.bias'], padding=pad)
+        h = x
+        for name in CONV_LAYERS:
+            h = F.relu(conv(name, h, pad=100 if name == 'conv1_1' else 1))
+            if name.endswith('_2') and name[4] in '12' or name.endswith('_3'):
+                h = F.max_pool2d(h, 2, 2, ceil_mode=True)
+        h = F.relu(conv('fc6', h))
+        h = F.relu(conv('fc7', h))
+        score = coeff * conv('score_fr', h)
+        fused = score if fused is None else fused + score
+    h = F.conv_transpose2d(fused, p['upscore.weight'], stride=32)
+    x = inputs[0]
+    return h[:, :, 19:19 + x.shape[2], 19:19 + x.shape[3]]
 
 
 # --- FCN-AlexNet (voc-fcn-alexnet) and the ImageNet AlexNet -------------------------

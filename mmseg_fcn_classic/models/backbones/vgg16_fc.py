@@ -3,6 +3,7 @@ import logging
 import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import print_log
@@ -45,7 +46,11 @@ class VGG16FC(BaseModule):
             -1 (default) freezes nothing.
         dropout_ratio (float): Dropout after fc6 and fc7. Defaults to 0.5.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained',
-            checkpoint=...)`` loads ImageNet weights, see :meth:`load_pretrained`.
+            checkpoint=...)`` loads ImageNet weights, see :meth:`load_pretrained`;
+            with ``extra_channels='mean'`` a model of more input channels than the
+            checkpoint gets conv1_1's extra input filters as the mean of its
+            filters over the checkpoint's input channels
+            (:func:`expand_input_filters`).
         pretrained (str, optional): Deprecated, as in mmseg's backbones: warns and
             becomes ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
             Giving both ``pretrained`` and ``init_cfg`` is an error. An
@@ -179,12 +184,14 @@ class VGG16FC(BaseModule):
         self.load_pretrained(
             cfg['checkpoint'],
             prefix=cfg.get('prefix'),
-            map_location=cfg.get('map_location', 'cpu'))
+            map_location=cfg.get('map_location', 'cpu'),
+            extra_channels=cfg.get('extra_channels'))
 
     def load_pretrained(self,
                         checkpoint: str,
                         prefix: Optional[str] = None,
-                        map_location: str = 'cpu') -> None:
+                        map_location: str = 'cpu',
+                        extra_channels: Optional[str] = None) -> None:
         """Load weights in any of the layouts :meth:`backbone_state_dict` reads.
 
         The file goes through mmengine's ``_load_checkpoint``, so every registered
@@ -196,6 +203,10 @@ class VGG16FC(BaseModule):
             prefix (str, optional): Take only the keys under this prefix (as
                 mmengine's ``Pretrained`` does), e.g. ``'backbone.'``.
             map_location (str): Defaults to ``'cpu'``.
+            extra_channels (str, optional): ``'mean'``: where the model has more
+                input channels than the checkpoint's conv1_1, fill the extra ones
+                by :func:`expand_input_filters` (logged). Defaults to None (a
+                mismatch is an error).
 
         Raises:
             ValueError: If a tensor's shape differs from the model's (a narrow model
@@ -205,6 +216,19 @@ class VGG16FC(BaseModule):
         ckpt = _load_checkpoint(checkpoint, map_location=map_location, logger='current')
         state_dict, layout = self.backbone_state_dict(ckpt, prefix)
         own = self.state_dict()
+        first = f'{self.layer_specs[0].name}.weight'
+        if extra_channels is not None and first in state_dict:
+            if extra_channels != 'mean':
+                raise ValueError(f"extra_channels must be 'mean' or None, got "
+                                 f'{extra_channels!r}')
+            old = state_dict[first]
+            if old.shape[1] < own[first].shape[1]:
+                state_dict = dict(state_dict)
+                state_dict[first] = expand_input_filters(old, own[first].shape[1])
+                print_log(f'{type(self).__name__}: {first} of {checkpoint} has '
+                          f'{old.shape[1]} input channels; input channels '
+                          f'{old.shape[1]}..{own[first].shape[1] - 1} got the mean '
+                          'of its filters over them', logger='current')
         mismatched = [
             f'{key}: checkpoint {tuple(value.shape)} vs model {tuple(own[key].shape)}'
             for key, value in state_dict.items()
@@ -271,6 +295,33 @@ class VGG16FC(BaseModule):
                 print_log(f'torchvision VGG16: dropped {report["dropped"]}',
                           logger='current')
         return state_dict, layout
+
+
+def expand_input_filters(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """A first conv's filters for more input channels: the given channels first,
+    then each extra one the mean of the filters over the given input channels.
+
+    This is the surgery of ``nyud-fcn32s-color-d/solve.py``: ``conv1_1_bgrd``
+    takes VGG16's conv1_1 for B, G, R and their mean for the depth channel.
+
+    Args:
+        weight (Tensor): ``(out, in, k, k)`` filters.
+        in_channels (int): Input channels wanted, at least ``in``.
+
+    Returns:
+        Tensor: ``(out, in_channels, k, k)``.
+
+    Example:
+        >>> w = torch.arange(6.).reshape(1, 3, 1, 2)
+        >>> expand_input_filters(w, 4)[0, :, 0].tolist()
+        [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [2.0, 3.0]]
+    """
+    extra = in_channels - weight.shape[1]
+    if extra < 0:
+        raise ValueError(f'cannot expand filters of {weight.shape[1]} input channels '
+                         f'to {in_channels}')
+    mean = weight.mean(dim=1, keepdim=True)
+    return torch.cat([weight, mean.expand(-1, extra, -1, -1)], dim=1)
 
 
 def _dropout_name(fc_name: str) -> str:

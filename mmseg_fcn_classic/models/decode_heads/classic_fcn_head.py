@@ -152,10 +152,8 @@ class ClassicFCNHead(BaseDecodeHead):
         self.at_once = at_once
         self.learn_upsampling = learn_upsampling
         classes = self.out_channels
-        self.score_fr = nn.Conv2d(in_channels[-1], classes, 1)
-        for k, skip in enumerate(skips):
-            self.add_module(score_name(skip),
-                            nn.Conv2d(in_channels[-2 - k], classes, 1))
+        for k, level in enumerate(('fc7', ) + skips):
+            self._add_score_layers(level, in_channels[-1 - k], classes)
         self.upscore_names = upscore_names(len(skips))
         factors = upscore_factors(len(skips))
         #: the named geometry the offsets come from (for error messages), or None
@@ -189,12 +187,21 @@ class ClassicFCNHead(BaseDecodeHead):
         self.crop_offsets = crop_offsets
         self._reset_reference_weights()
 
+    def _add_score_layers(self, level: str, in_channels: int, num_classes: int) -> None:
+        """Add the 1x1 scoring layer of an input level (``score_fr`` for fc7,
+        ``score_pool4``, ...); a subclass may add several (late fusion)."""
+        self.add_module(score_name(level), nn.Conv2d(in_channels, num_classes, 1))
+
+    def _score(self, level: str, feat: Tensor) -> Tensor:
+        """Score an input level's features with its layer(s)."""
+        return getattr(self, score_name(level))(feat)
+
     def _reset_reference_weights(self) -> None:
         """Zero score layers (Caffe's default filler), bilinear upsampling."""
-        for level in ('fc7', ) + self.skips:
-            score = getattr(self, score_name(level))
-            nn.init.zeros_(score.weight)
-            nn.init.zeros_(score.bias)
+        for module in self.children():
+            if isinstance(module, nn.Conv2d):  # the score layers
+                nn.init.zeros_(module.weight)
+                nn.init.zeros_(module.bias)
         for name in self.upscore_names:
             getattr(self, name).reset_parameters()
 
@@ -217,13 +224,13 @@ class ClassicFCNHead(BaseDecodeHead):
             Tensor: ``(N, num_classes, H, W)`` logits.
         """
         feats = self._transform_inputs(inputs)
-        scores = self.score_fr(feats[-1])
+        scores = self._score('fc7', feats[-1])
         for k, skip in enumerate(self.skips):
             upscored = getattr(self, self.upscore_names[k])(scores)
             feat = feats[-2 - k]
             if self.at_once:
                 feat = feat * AT_ONCE_SCALES[skip]
-            skip_scores = getattr(self, score_name(skip))(feat)
+            skip_scores = self._score(skip, feat)
             scores = self._fuse(upscored, skip_scores, k)
         scores = getattr(self, self.upscore_names[-1])(scores)
         return self._crop_output(scores, out_size)

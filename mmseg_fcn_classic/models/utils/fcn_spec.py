@@ -315,6 +315,23 @@ def head_inputs(skips: Sequence[str] = SKIPS,
         in_index=tuple(HEAD_LEVELS.index(lv) for lv in levels))
 
 
+# --- late fusion (nyud-fcn32s-color-hha) ----------------------------------------
+
+#: nyud-fcn32s-color-hha/net.py's ``modality_fcn`` names each trunk's layers by
+#: appending the modality without a separator: ``conv1_1color``, ``score_frhha``.
+LATE_FUSION_REFERENCE = 'nyud-fcn32s-color-hha'
+
+
+def late_fusion_name(name: str, modality: str) -> str:
+    """Reference name of a layer of one modality's trunk in a late-fusion net.
+
+    Example:
+        >>> late_fusion_name('score_fr', 'color'), late_fusion_name('fc7', 'hha')
+        ('score_frcolor', 'fc7hha')
+    """
+    return name + modality
+
+
 # --- reference nets with several heads ------------------------------------------
 
 #: Reference nets with several heads on one trunk, each head's layers named
