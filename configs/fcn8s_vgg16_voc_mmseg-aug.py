@@ -13,4 +13,6 @@ model = dict(
 val_evaluator = dict(_delete_=True, type='FCNMetric')
 test_evaluator = val_evaluator
 # mmseg's schedule with our atomic checkpoint saves (same options as CheckpointHook)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# and mmseg's visualization hook, silent while off
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'),
+                     visualization=dict(type='FCNSegVisualizationHook'))

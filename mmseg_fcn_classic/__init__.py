@@ -7,8 +7,10 @@ config only needs::
 """
 # the submodules register their components with mmseg on import
 from . import datasets, engine, evaluation, models, visualization  # noqa: F401
+from .registry import add_missing_mmseg_registries
 from .utils.config import register_config_package
 
 register_config_package()
+add_missing_mmseg_registries()  # FUNCTIONS and STRATEGIES of scope mmseg
 
 __version__ = '0.1.0'

@@ -1,5 +1,10 @@
 """Fixtures and helpers shared across test packages."""
+import logging
+import re
 import socket
+import warnings
+from contextlib import contextmanager
+from typing import Iterator, List
 
 import pytest
 
@@ -27,3 +32,62 @@ def visualizer_name(request):
     yield name
     for cls in (SegLocalVisualizer, FCNSegLocalVisualizer):  # each keeps its own
         cls._instance_dict.pop(name, None)
+
+
+class LogRecords(logging.Handler):
+    """Collects every record a logger hands to its handlers: what it prints."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self, level: int = logging.WARNING) -> List[str]:
+        """The messages of the records at ``level`` or above."""
+        return [r.getMessage() for r in self.records if r.levelno >= level]
+
+
+@contextmanager
+def logged(logger: logging.Logger) -> Iterator[LogRecords]:
+    """Collect what ``logger`` prints while the block runs (an ``MMLogger`` does not
+    propagate to the root logger, so ``caplog`` does not see it)."""
+    handler = LogRecords()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextmanager
+def shown_warnings() -> Iterator[List[warnings.WarningMessage]]:
+    """Record the warnings that a plain ``python`` process would print while the
+    block runs: Python's default filters (no deprecation, import or resource
+    warnings from libraries), each location's first warning, pytest's filters
+    set aside."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter('default')
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
+                         ResourceWarning):
+            warnings.simplefilter('ignore', category)
+        yield caught
+
+
+#: A warning line of any source: mmengine's logger, Python's warnings, torch's
+#: logging (``W1207 17:41:34.530000 ...``).
+WARNING_LINE = re.compile(r' - (WARNING|ERROR) - |\w+Warning: |^[WE]\d{4} \d\d:\d\d:\d\d')
+
+
+def warning_lines(output: str) -> List[str]:
+    """The warning lines of a process's output, each after the ``@@ step`` marker
+    line before it (if any)."""
+    step, found = None, []
+    for line in output.splitlines():
+        if line.startswith('@@ '):
+            step = line[3:]
+        elif WARNING_LINE.search(line):
+            found.append(line if step is None else f'[{step}] {line}')
+    return found

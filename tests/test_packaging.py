@@ -11,6 +11,11 @@ in ``mmseg/.mim/tools``), each in a fresh process:
 * ``mmseg_bases.py`` inherits mmseg's own ``mmseg::`` configs and swaps in
   ``VGG16FC`` + ``ClassicFCNHead``;
 * ``custom_imports.py`` names our components and only imports the plugin.
+
+Then mim, ``MMSegInferencer``, mmseg's ``browse_dataset.py`` and the console scripts
+run on the shipped configs by name. Whatever runs only our code prints no warning
+(``tests.conftest.warning_lines``; pkg_resources' deprecation aside, see
+:data:`PKG_RESOURCES`).
 """
 import glob
 import json
@@ -28,6 +33,7 @@ import pytest
 
 from mmseg_fcn_classic.models.utils.fcn_spec import head_inputs
 from mmseg_fcn_classic.testing.synthetic import make_demo_dataset, make_voc_sbd_tree
+from tests.conftest import warning_lines
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: What the wheel is built from (``setup.py`` reads README and requirements).
@@ -201,11 +207,29 @@ def run(cmd, cwd: str, **env_vars) -> str:
     return proc.stdout
 
 
-def run_json(python: str, code: str, cwd: str) -> dict:
-    """Run ``code`` (which sets ``result``) with ``python``; return ``result``."""
+def run_json(python: str, code: str, cwd: str, output: bool = False):
+    """Run ``code`` (which sets ``result``) with ``python``; return ``result`` (and
+    the output before it, with ``output``)."""
     code = textwrap.dedent(code) + '\nimport json; print("RESULT", json.dumps(result))\n'
-    out = run([python, '-c', code], cwd)
-    return json.loads(out.rsplit('RESULT ', 1)[1])
+    out, _, result = run([python, '-c', code], cwd).rpartition('RESULT ')
+    return (json.loads(result), out) if output else json.loads(result)
+
+
+#: mmengine 0.10.7 resolves each ``package::`` config base with ``is_installed``,
+#: which reloads pkg_resources; setuptools 81 warns on every load (mim's commands
+#: import it too). Not ours; see docs/plugin.md, "Warnings".
+PKG_RESOURCES = 'UserWarning: pkg_resources is deprecated as an API'
+
+
+def our_warnings(out: str) -> list:
+    """The warning lines of ``out`` (:func:`tests.conftest.warning_lines`), but
+    pkg_resources' deprecation (:data:`PKG_RESOURCES`) and the source line Python
+    prints under it."""
+    lines = out.splitlines()
+    follows = {i + 1 for i, line in enumerate(lines) if PKG_RESOURCES in line}
+    kept = '\n'.join(line for i, line in enumerate(lines)
+                     if PKG_RESOURCES not in line and i not in follows)
+    return warning_lines(kept)
 
 
 @pytest.fixture(scope='session')
@@ -218,12 +242,13 @@ def installed(tmp_path_factory):
     python = make_venv(root, wheel)
     project = osp.join(root, 'project')
     os.makedirs(project)
-    polyps = make_demo_dataset(osp.join(project, 'data', 'polyps'),
-                               counts=dict(train=2, valid=1, test=1),
-                               size_range=(40, 48))
-    voc = osp.join(project, 'data', 'voc')
-    make_voc_sbd_tree(voc, sbd=False)
-    for name, text in user_configs(polyps, osp.join(voc, 'VOCdevkit/VOC2012')).items():
+    make_demo_dataset(osp.join(project, 'data', 'polyps'),
+                      counts=dict(train=2, valid=1, test=1), size_range=(40, 48))
+    make_voc_sbd_tree(osp.join(project, 'data', 'voc'), sbd=False)
+    # data roots relative to the project folder, where every command runs (as a
+    # user writes them; mmengine's yapf formatting of the config, three times per
+    # runner, takes seconds with mmseg's dataset bases and a long absolute path)
+    for name, text in user_configs('data/polyps', 'data/voc/VOCdevkit/VOC2012').items():
         with open(osp.join(project, name), 'w') as f:
             f.write(text)
     return python, wheel, project
@@ -274,8 +299,8 @@ def test_start_up_hook_is_cheap_and_the_wheel_is_what_imports(installed):
 def test_stock_mmseg_tools_train_validate_test(installed, config):
     python, _, project = installed
     work_dir = osp.join(project, 'work_dirs', config[:-3])
-    out = run([python, osp.join(MMSEG_TOOLS, 'train.py'), config,
-               '--work-dir', work_dir], project)
+    out = train_out = run([python, osp.join(MMSEG_TOOLS, 'train.py'), config,
+                           '--work-dir', work_dir], project)
     assert 'Iter(val) [' in out and 'mIoU' in out
     ckpt = osp.join(work_dir, 'iter_2.pth')
     assert osp.isfile(ckpt)
@@ -288,20 +313,42 @@ def test_stock_mmseg_tools_train_validate_test(installed, config):
     assert os.listdir(out_dir) and all(n.endswith('.png') for n in os.listdir(out_dir))
     if config != 'mmseg_bases.py':  # mmseg's IoUMetric warns; ours does not
         assert 'The prefix is not set in metric class FCNMetric' not in out
+    if config == 'inherit_bases.py':  # all ours: nothing to warn about
+        assert our_warnings(train_out) == our_warnings(out) == []
 
 
 def test_inferencer_entry_points_and_tools(installed):
-    """``MMSegInferencer(<metafile name or alias>, scope='mmseg_fcn_classic')``,
-    ``mmseg-fcn-<tool>`` and ``python -m mmseg_fcn_classic.tools.<tool>``."""
+    """``MMSegInferencer`` by config path (scope ``mmseg``) and by metafile name or
+    alias (scope ``mmseg_fcn_classic``), ``mmseg-fcn-<tool>`` and ``python -m
+    mmseg_fcn_classic.tools.<tool>``; none of it prints a warning."""
     python, _, project = installed
-    result = run_json(python, '''
+    result, out = run_json(python, '''
+        import contextlib, io, runpy, sys
         from importlib.metadata import entry_points
         import numpy as np
-        from mmseg.apis import MMSegInferencer
+        import torch
+        from mmseg.apis import MMSegInferencer, init_model
         import mmseg_fcn_classic
-        inferencer = MMSegInferencer('fcn8s_vgg16_demo', scope='mmseg_fcn_classic',
-                                     device='cpu')
-        pred = inferencer(np.zeros((24, 32, 3), np.uint8), show=False)['predictions']
+        from mmseg_fcn_classic.datasets import Polyps912Dataset
+        from mmseg_fcn_classic.utils.config import config_path
+        sys.stdout.reconfigure(line_buffering=True)
+        # the demo model's initial weights, with its classes
+        model = init_model(config_path('fcn8s_vgg16_demo.py'), None, device='cpu')
+        torch.save(dict(state_dict=model.state_dict(), meta=dict(
+            dataset_meta=dict(Polyps912Dataset.METAINFO))), 'demo_init.pth')
+        image = np.zeros((24, 32, 3), np.uint8)
+        print('@@ MMSegInferencer by config path')
+        MMSegInferencer(config_path('fcn8s_vgg16_demo.py'), weights='demo_init.pth',
+                        device='cpu')(image, show=False)
+        print('@@ MMSegInferencer by name')
+        inferencer = MMSegInferencer('fcn8s_vgg16_demo', weights='demo_init.pth',
+                                     scope='mmseg_fcn_classic', device='cpu')
+        pred = inferencer(image, show=False)['predictions']
+        print('@@ python -m mmseg_fcn_classic.tools.test --help')
+        sys.argv, usage = ['-m', '--help'], io.StringIO()
+        with contextlib.redirect_stdout(usage), contextlib.suppress(SystemExit):
+            runpy.run_module('mmseg_fcn_classic.tools.test', run_name='__main__',
+                             alter_sys=True)  # what python -m runs
         result = dict(
             models=MMSegInferencer.list_models('mmseg_fcn_classic'),
             package=mmseg_fcn_classic.__file__,
@@ -310,8 +357,9 @@ def test_inferencer_entry_points_and_tools(installed):
             shape=list(pred.shape),
             scripts=sorted([ep.name, ep.load().__module__]
                            for ep in entry_points(group='console_scripts')
-                           if ep.name.startswith('mmseg-fcn-')))
-        ''', project)
+                           if ep.name.startswith('mmseg-fcn-')),
+            usage=usage.getvalue())
+        ''', project, output=True)
     venv = osp.dirname(osp.dirname(python))
     assert result['package'].startswith(venv + os.sep)
     assert result['config'] == osp.join(osp.dirname(result['package']), '.mim',
@@ -323,14 +371,14 @@ def test_inferencer_entry_points_and_tools(installed):
     assert result['scripts'] == sorted(
         [['mmseg-fcn-' + t.replace('_', '-'), 'mmseg_fcn_classic.tools.' + t]
          for t in TOOLS] + [['mmseg-fcn-infer-onnx', 'mmseg_fcn_classic_onnx']])
+    assert 'usage: ' in result['usage'] and '--tta' in result['usage']
+    # e.g. 'Failed to search registry with scope "mmseg" in the "function" registry'
+    assert warning_lines(out) == []
     bindir = osp.dirname(python)
-    polyps = osp.join(project, 'data', 'polyps')
     out = run([osp.join(bindir, 'mmseg-fcn-check-dataset'), 'fcn8s_vgg16_demo',
                '--no-progress', '--cfg-options',
-               f'train_dataloader.dataset.data_root={polyps}'], project)
+               'train_dataloader.dataset.data_root=data/polyps'], project)
     assert 'OK: the train data has no problems' in out
-    out = run([python, '-m', 'mmseg_fcn_classic.tools.test', '--help'], project)
-    assert '--tta' in out
 
 
 def _short_demo(polyps: str) -> list:
@@ -365,13 +413,16 @@ def test_mim_and_console_scripts_on_shipped_configs_by_name(installed):
                '--work-dir', work, '--cfg-options', *short], project, **env)
     ckpt = osp.join(work, 'iter_2.pth')
     assert osp.isfile(ckpt) and 'Iter(val) [' in out, out[-3000:]
+    assert our_warnings(out) == []  # a plain training run of a shipped config
     out = run([python, mim, 'test', 'mmseg_fcn_classic', 'fcn8s_vgg16_demo.py',
                '--checkpoint', ckpt, '--work-dir', work, '--cfg-options', *short],
               project, **env)
     assert 'mIoU' in out, out[-3000:]
+    assert our_warnings(out) == []
     out = run([python, mim, 'run', 'mmseg_fcn_classic', 'flops', 'fcn8s_vgg16_demo',
                '--shape', '32', '32'], project, **env)
     assert 'GFLOPs' in out and 'input (1, 3, 32, 32)' in out, out[-3000:]
+    assert our_warnings(out) == []
     # mim download writes the config next to the released Caffe model; with the
     # model already there (no network here) it is not fetched again
     dest = osp.join(project, 'mim_download')
@@ -388,13 +439,15 @@ def test_mim_and_console_scripts_on_shipped_configs_by_name(installed):
     out = script('test', 'fcn8s_vgg16_demo', ckpt, '--work-dir', work,
                  '--out', osp.join(work, 'preds'), '--cfg-options', *short)
     assert sorted(os.listdir(osp.join(work, 'preds'))) == ['004.png']  # test split
+    assert warning_lines(out) == []
     images = osp.join(polyps, 'test', 'images')
     out = script('infer', 'fcn8s_vgg16_demo', ckpt, images, '--out-dir',
                  osp.join(work, 'infer'), '--no-progress')
-    assert 'wrote 1 label and overlay PNGs' in out
+    assert 'wrote 1 label and overlay PNGs' in out and warning_lines(out) == []
     onnx_file = osp.join(work, 'demo.onnx')
-    script('export', 'mmseg_fcn_classic::fcn8s_vgg16_demo.py', ckpt, '--dynamic',
-           '--out', onnx_file)
+    out = script('export', 'mmseg_fcn_classic::fcn8s_vgg16_demo.py', ckpt, '--dynamic',
+                 '--out', onnx_file)
+    assert warning_lines(out) == []  # e.g. torch.onnx's 'Skipping torchvision::nms'
     blocker = osp.join(project, 'no_torch')  # importing torch or mmseg fails there
     os.makedirs(blocker, exist_ok=True)
     for name in ('torch', 'mmseg', 'mmengine', 'mmcv'):

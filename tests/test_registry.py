@@ -93,3 +93,33 @@ def test_runtime_inherited_by_scope_builds_mmseg_visualizer(tmp_path):
         print(type(VISUALIZERS.build(cfg.visualizer)).__name__)
     ''')
     assert _python(code, cwd=tmp_path) == 'FCNSegLocalVisualizer'
+
+
+def test_mmseg_scope_finds_a_function_registry_without_warning():
+    """MMSegInferencer (scope mmseg) looks its collate function up this way."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.logging import MMLogger
+    from mmengine.registry import FUNCTIONS
+
+    from tests.conftest import logged
+    with logged(MMLogger.get_current_instance()) as log:
+        with FUNCTIONS.switch_scope_and_registry('mmseg') as found:
+            collate = found.get('pseudo_collate')
+    assert log.messages() == []
+    assert (found.scope, found.parent, collate) == ('mmseg', FUNCTIONS, pseudo_collate)
+
+
+def test_mmseg_scope_registries_added_only_where_mmseg_has_none():
+    missing = {name for name, reg in vars(mmengine_root).items()
+               if isinstance(reg, Registry) and name.isupper()
+               and not hasattr(mmseg_registry, name)}
+    assert missing == {'FUNCTIONS', 'STRATEGIES'}  # mmseg 1.2.2
+    for name, reg in vars(mmengine_root).items():
+        if not (isinstance(reg, Registry) and name.isupper()):
+            continue
+        child = reg.children['mmseg']
+        if name in missing:  # ours: empty, falls back to mmengine's
+            assert child.module_dict == {} and child.parent is reg, name
+        else:  # mmseg's own, untouched
+            assert child is getattr(mmseg_registry, name), name
+    assert registry.add_missing_mmseg_registries() == []  # importing added them

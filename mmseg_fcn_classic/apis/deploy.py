@@ -29,6 +29,7 @@ from torch import Tensor
 from ..models.layers import GemmConv2d
 from ..models.segmentors import decode_heads
 from ..models.utils.heads import head_meta
+from ..utils.quiet import dropped_log_records, ignored_warnings
 
 #: Name of the input convention inside an exported program file (``extra_files``).
 CONVENTION_FILE = 'input_convention.json'
@@ -289,6 +290,14 @@ def load_exported_program(path: str):
 #: The packages ``torch.onnx.export(..., dynamo=True)`` needs, installed by the
 #: ``export`` extra.
 ONNX_PACKAGES = ('onnx', 'onnxscript')
+#: What ``torch.onnx.export`` (dynamo) prints in every export that is noise for our
+#: graphs (torch 2.13): its registry of ONNX functions warns, once for each of
+#: torchvision's detection ops (``nms``, ``roi_align``, ...), that torchvision is
+#: not installed (it is optional here, and our graphs use none of them); and its
+#: decomposition step trips a deprecation inside torch's own pytree code.
+ONNX_REGISTRY_LOGGER = 'torch.onnx._internal.exporter._registration'
+ONNX_NO_TORCHVISION = r'^torchvision is not installed\. Skipping torchvision::'
+ONNX_LEAFSPEC_DEPRECATION = r'`isinstance\(treespec, LeafSpec\)` is deprecated'
 
 
 def require_onnx_packages() -> None:
@@ -323,10 +332,13 @@ def save_onnx(program: 'torch.export.ExportedProgram', path: str,
     """
     require_onnx_packages()
     inputs = convention.get('input', INPUT_NAME)
-    onnx_program = torch.onnx.export(
-        program, input_names=inputs if isinstance(inputs, list) else [inputs],
-        output_names=convention.get('outputs', [OUTPUT_NAME]),
-        opset_version=opset_version, dynamo=True)
+    # torch's noise for our graphs, dropped around this call only (see above)
+    with dropped_log_records(ONNX_REGISTRY_LOGGER, ONNX_NO_TORCHVISION), \
+            ignored_warnings(FutureWarning, ONNX_LEAFSPEC_DEPRECATION):
+        onnx_program = torch.onnx.export(
+            program, input_names=inputs if isinstance(inputs, list) else [inputs],
+            output_names=convention.get('outputs', [OUTPUT_NAME]),
+            opset_version=opset_version, dynamo=True)
     onnx_program.model.metadata_props.update(
         {key: json.dumps(value) for key, value in convention.items()})
     onnx_program.save(path, external_data=False)

@@ -34,6 +34,7 @@ import re
 import tarfile
 import zipfile
 from typing import Any, BinaryIO, Callable, Dict, List, Optional, Union
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
@@ -41,6 +42,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from ..utils.commands import tool_command
+from ..utils.config import configs_with_weights
 from .stored_config import neutralise_stored_configs
 
 TRUSTED_PREFIX = 'trusted://'
@@ -63,6 +65,9 @@ KNOWN_SOURCES = {
     'vgg16_caffe.pth': ('VGG_ILSVRC_16_layers.caffemodel', 'the ImageNet VGG16 of '
                         'the Caffe model zoo, which the FCN reference starts from'),
 }
+
+#: The file name suffix of Caffe models, which load only after conversion.
+CAFFE_SUFFIX = '.caffemodel'
 
 #: What ``torch.load`` takes as ``map_location``.
 Location = Union[str, Callable, None]
@@ -435,6 +440,58 @@ def missing_checkpoint_message(filename: str) -> str:
             f'(from a clone: python tools/convert_weights.py {src} {filename})')
 
 
+def caffe_model_message(location: str) -> Optional[str]:
+    """What to do instead of loading a Caffe model as a checkpoint, or None.
+
+    The released FCNs are Caffe models (the metafile's ``Weights``, so that ``mim
+    download`` fetches them); they load only after conversion. An ``http(s)://``
+    URL or a local path whose file name ends in ``.caffemodel`` is one.
+
+    Args:
+        location (str): A checkpoint URL or path.
+
+    Returns:
+        str | None: The message that names ``location`` and the commands that
+        download (for a URL) and convert it; None if it is no Caffe model.
+
+    Example:
+        >>> print(caffe_model_message('http://x.org/fcn8s-heavy-pascal.caffemodel'))
+        ... # doctest: +ELLIPSIS
+        'http://x.org/fcn8s-heavy-pascal.caffemodel' is a Caffe model ... was downloaded. ...
+          ... fcn8s-heavy-pascal.caffemodel fcn8s-heavy-pascal.pth
+        and pass fcn8s-heavy-pascal.pth as the checkpoint (...).
+        >>> caffe_model_message('checkpoints/fcn8s_voc.pth') is None
+        True
+    """
+    is_url = location.startswith(('http://', 'https://'))
+    path = urlparse(location).path if is_url else location
+    if not path.lower().endswith(CAFFE_SUFFIX):
+        return None
+    caffemodel = osp.basename(path) if is_url else path
+    converted = caffemodel[:-len(CAFFE_SUFFIX)] + '.pth'
+    head = (f'{location!r} is a Caffe model ({CAFFE_SUFFIX}), which loads only after '
+            'conversion to a PyTorch checkpoint')
+    if is_url:
+        configs = configs_with_weights(location)
+        mim = (f'mim download mmseg_fcn_classic --config {configs[0]} --dest DIR'
+               if configs else None)
+        head += ('; nothing was downloaded. Download it by hand'
+                 + (f' (or: {mim})' if mim else '') + ', then convert it once')
+    else:
+        head += ': convert it once'
+    return (f'{head}:\n  {tool_command("convert_weights", f"{caffemodel} {converted}")}'
+            f'\nand pass {converted} as the checkpoint (weights=, load_from, the '
+            'checkpoint argument of the tools).')
+
+
+def refuse_caffe_model(location: str) -> None:
+    """Raise :class:`CheckpointRefusedError` for a Caffe model
+    (:func:`caffe_model_message`), before anything is fetched or read."""
+    message = caffe_model_message(location)
+    if message:
+        raise CheckpointRefusedError(message)
+
+
 def _unpickler_reason(err: BaseException) -> str:
     """torch's weights-only unpickler's own reason, without its advice."""
     text = str(err)
@@ -516,6 +573,8 @@ def load_checkpoint_file(filename: str, map_location: Location = None,
     """
     path = osp.expanduser(filename)
     name = source or filename
+    if source is None:
+        refuse_caffe_model(filename)
     if not osp.isfile(path):
         raise FileNotFoundError(missing_checkpoint_message(name))
     return _torch_load(path, name, map_location, trusted, mmap=mmap,

@@ -29,7 +29,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from .policy import (TRUSTED_PREFIX, CheckpointReadError, CheckpointRefusedError,
                      Location, check_loaded_content, load_checkpoint_bytes,
-                     load_checkpoint_file, runner_checkpoint_globals)
+                     load_checkpoint_file, refuse_caffe_model,
+                     runner_checkpoint_globals)
 from .stored_config import neutralise_stored_configs
 from .stage import STAGE_PREFIX, load_stage_checkpoint
 
@@ -72,7 +73,9 @@ def download_to_cache(url: str, model_dir: Optional[str] = None,
 
 def load_from_http_safe(filename: str, map_location: Location = None,
                         model_dir: Optional[str] = None) -> Any:
-    """``http(s)://``: download (local rank 0 first, as mmengine does); the policy."""
+    """``http(s)://``: download (local rank 0 first, as mmengine does); the policy.
+    A Caffe model (``.caffemodel``) is refused before anything is downloaded."""
+    refuse_caffe_model(filename)
     rank, world_size = get_dist_info()
     if rank == 0:
         cached = download_to_cache(filename, model_dir, progress=os.isatty(0))

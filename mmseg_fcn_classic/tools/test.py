@@ -42,8 +42,9 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
     """Draw every test image (``--show`` / ``--show-dir``)."""
     hooks = cfg.default_hooks
     if 'visualization' not in hooks:
-        raise RuntimeError('VisualizationHook must be in default_hooks to use --show or '
-                           "--show-dir: visualization=dict(type='SegVisualizationHook')")
+        raise RuntimeError(
+            'VisualizationHook must be in default_hooks to use --show or --show-dir: '
+            "visualization=dict(type='FCNSegVisualizationHook')")
     hooks.visualization.draw = True
     hooks.visualization.interval = 1  # every image, not mmseg's every 50th
     if args.show:

@@ -134,6 +134,28 @@ def config_path(name: str) -> str:
     raise FileNotFoundError(f'no shipped config {name!r} in mmseg_fcn_classic')
 
 
+def configs_with_weights(url: str) -> List[str]:
+    """The shipped configs whose metafile ``Weights`` is ``url`` (``mim download``
+    fetches it with them).
+
+    Args:
+        url (str): A weights URL.
+
+    Returns:
+        list[str]: Metafile names (what ``mim download --config`` takes), sorted;
+        empty when no shipped config names the URL.
+
+    Example:
+        >>> configs_with_weights(
+        ...     'http://dl.caffe.berkeleyvision.org/fcn8s-heavy-pascal.caffemodel')
+        ['fcn8s_vgg16_voc']
+    """
+    import yaml
+    with open(osp.join(_configs_root(), 'metafile.yaml'), encoding='utf-8') as f:
+        models = (yaml.safe_load(f) or {}).get('Models') or []
+    return sorted(m['Name'] for m in models if m.get('Weights') == url)
+
+
 def register_config_package() -> None:
     """Let mmengine resolve ``mmseg_fcn_classic::<dir>/<file>.py`` config bases."""
     from _mmseg_fcn_classic_scope import register

@@ -1,9 +1,15 @@
 """``FCNSegLocalVisualizer``: mmseg's ``SegLocalVisualizer`` for images of any layout."""
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from mmseg.registry import VISUALIZERS
 from mmseg.visualization import SegLocalVisualizer
+
+from ..utils.quiet import ignored_warnings
+
+#: mmengine's ``Visualizer`` warns so for each vis backend it leaves out for want
+#: of a ``save_dir`` (mmengine 0.10.7).
+NO_SAVE_DIR = r'Failed to add .*, please provide the `save_dir` argument'
 
 
 @VISUALIZERS.register_module()
@@ -17,6 +23,12 @@ class FCNSegLocalVisualizer(SegLocalVisualizer):
     the output array img is incompatible with cv::Mat"; every OpenCV tried, 4.8 to
     5.1). This class makes the image contiguous first; everything else is
     ``SegLocalVisualizer``'s. The shipped configs use it.
+
+    Built without ``save_dir``, as ``MMSegInferencer`` builds the config's
+    visualizer (it writes its files itself), the vis backends that need one are
+    left out, as in mmengine's ``Visualizer``, without its warning for each of them:
+    nothing was to be stored through them. (The runner always passes a
+    ``save_dir``.)
 
     Example:
         >>> vis = FCNSegLocalVisualizer(name='doc_vis')
@@ -32,6 +44,13 @@ class FCNSegLocalVisualizer(SegLocalVisualizer):
         >>> vis.get_image().shape
         (20, 30, 3)
     """
+
+    def __init__(self, name: str = 'visualizer', image: Optional[np.ndarray] = None,
+                 vis_backends: Optional[Any] = None, save_dir: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        messages = (NO_SAVE_DIR, ) if save_dir is None else ()
+        with ignored_warnings(UserWarning, *messages):
+            super().__init__(name, image, vis_backends, save_dir, **kwargs)
 
     def add_datasample(self, name: str, image: np.ndarray, *args: Any,
                        **kwargs: Any) -> None:

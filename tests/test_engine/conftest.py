@@ -38,19 +38,26 @@ def evil(tmp_path, marker):
 
 @pytest.fixture
 def served(tmp_path):
-    """A real HTTP server on 127.0.0.1 (in a thread) serving ``served.root``."""
+    """A real HTTP server on 127.0.0.1 (in a thread) serving ``served.root``;
+    ``served.requests`` lists the paths requested."""
     root = tmp_path / 'www'
     root.mkdir()
+    requests = []
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def send_head(self):  # every GET and HEAD
+            requests.append(self.path)
+            return super().send_head()
 
     server = http.server.ThreadingHTTPServer(
         ('127.0.0.1', 0), functools.partial(Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.root = root
+    server.requests = requests  # the paths requested, in order
     server.url = f'http://127.0.0.1:{server.server_address[1]}'
     yield server
     server.shutdown()

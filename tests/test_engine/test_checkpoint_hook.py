@@ -1,6 +1,7 @@
 """AtomicCheckpointHook: mmengine's files and options, written atomically and in an
 order where a kill at any moment leaves a resumable checkpoint."""
 import errno
+import logging
 import os
 import os.path as osp
 import re
@@ -18,6 +19,7 @@ from mmseg_fcn_classic.engine.hooks import AtomicCheckpointHook
 from mmseg_fcn_classic.engine.resume import ResumeError
 from mmseg_fcn_classic.engine.work_dir_lock import release_work_dir
 
+from tests.conftest import logged
 from .toy import ToyMetric, toy_runner
 
 
@@ -281,3 +283,41 @@ def test_full_disk_names_the_checkpoint_and_what_is_intact(tmp_path, monkeypatch
     assert _files(tmp_path) == ['.train.lock', 'iter_2.pth', 'last_checkpoint']
     assert _load_checkpoint(previous)['meta']['iter'] == 2
     release_work_dir(str(tmp_path))
+
+
+FILE_CLIENT = ('"FileClient" will be deprecated in future',
+               '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+def _warnings(runner):
+    """Which of FILE_CLIENT the runner's logger printed while training, in order."""
+    with logged(runner.logger) as log:
+        runner.train()
+    return [p for m in log.messages(logging.WARNING) for p in FILE_CLIENT
+            if m.startswith(p)]
+
+
+@pytest.mark.parametrize('hook', [AtomicCheckpointHook, CheckpointHook])
+def test_no_file_client_deprecations_for_the_unused_file_client(tmp_path, hook):
+    """Without file_client_args, mmengine builds a FileClient it does not use in
+    before_train and in every save (the last, the best and the published one); its
+    "disk" backend is built once per process, so HardDiskBackend's note may be
+    gone already."""
+    ToyMetric.calls = 0
+    runner = toy_runner(tmp_path, dict(type=hook, interval=2, by_epoch=False,
+                                       save_best='acc', published_keys=['state_dict']),
+                        max_iters=4)
+    found = _warnings(runner)
+    if hook is AtomicCheckpointHook:
+        assert found == []
+    else:  # mmengine's own: before_train, 2 + 2 saves and the published copies
+        assert found.count(FILE_CLIENT[0]) >= 5, found
+    assert (tmp_path / 'best_acc_iter_4.pth').is_file()
+
+
+def test_file_client_args_are_the_users_to_replace(tmp_path):
+    runner = toy_runner(tmp_path, dict(type=AtomicCheckpointHook, interval=2,
+                                       by_epoch=False,
+                                       file_client_args=dict(backend='disk')),
+                        max_iters=2)
+    assert FILE_CLIENT[0] in _warnings(runner)

@@ -188,3 +188,81 @@ def test_trusted_is_honoured_when_typed(evil, tmp_path):
     _load_checkpoint('trusted://' + str(evil()), map_location='cpu')
     assert marker.exists(), 'trusted:// typed by the user unpickles fully'
     marker.unlink()
+
+
+CAFFE_REFUSED = (r"(?s)^'{url}' is a Caffe model \(\.caffemodel\), which loads only after "
+                 r'conversion to a PyTorch checkpoint; nothing was downloaded\. Download '
+                 r'it by hand{mim}, then convert it once:\n  \S.*convert.weights '
+                 r'{source} {name}\.pth\nand pass {name}\.pth as the checkpoint')
+
+
+def _caffe_refused(url, name, config=None, suffix='.caffemodel'):
+    import re
+    mim = (re.escape(f' (or: mim download mmseg_fcn_classic --config {config} '
+                     '--dest DIR)') if config else '')
+    return CAFFE_REFUSED.format(url=re.escape(url), mim=mim, name=re.escape(name),
+                                source=re.escape(name + suffix))
+
+
+@pytest.mark.parametrize('path, suffix', [
+    ('models/fcn8s-heavy-pascal.caffemodel', '.caffemodel'),
+    ('models/fcn8s-heavy-pascal.CAFFEMODEL?dl=1', '.CAFFEMODEL')])
+def test_a_caffe_model_url_is_refused_before_downloading(served, torch_home, path,
+                                                         suffix):
+    (served.root / 'models').mkdir()
+    (served.root / 'models' / 'fcn8s-heavy-pascal.caffemodel').write_bytes(b'caffe')
+    url = f'{served.url}/{path}'
+    with pytest.raises(CheckpointRefusedError, match=_caffe_refused(
+            url, 'fcn8s-heavy-pascal', suffix=suffix)):
+        _load_checkpoint(url, map_location='cpu')
+    assert served.requests == [] and not torch_home.exists()
+    # a .pth from the same server still loads
+    torch.save({'w': torch.ones(1)}, served.root / 'models' / 'converted.pth')
+    assert _load_checkpoint(f'{served.url}/models/converted.pth')['w'].tolist() == [1.]
+    assert served.requests == ['/models/converted.pth']
+
+
+def test_load_from_a_caffe_model_url_is_refused_before_downloading(served, torch_home,
+                                                                   tmp_path):
+    from .toy import toy_runner
+    (served.root / 'fcn32s-heavy-pascal.caffemodel').write_bytes(b'caffe')
+    url = f'{served.url}/fcn32s-heavy-pascal.caffemodel'
+    runner = toy_runner(tmp_path / 'work', dict(type='AtomicCheckpointHook',
+                                                interval=2, by_epoch=False),
+                        max_iters=2, load_from=url)
+    with pytest.raises(CheckpointRefusedError,
+                       match=_caffe_refused(url, 'fcn32s-heavy-pascal')):
+        runner.train()
+    assert served.requests == [] and not torch_home.exists()
+
+
+@pytest.mark.parametrize('model', ['fcn8s_vgg16_voc', 'fcn8s'])
+def test_inferencer_by_metafile_name_refuses_the_released_caffe_model(
+        model, torch_home, monkeypatch):
+    """The metafile's Weights of the VOC nets: the released Caffe model (for mim
+    download). Without weights=, nothing is downloaded and the error says what to do."""
+    from mmseg.apis import MMSegInferencer
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f'network access: {args}')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', no_network)
+    monkeypatch.setattr('urllib.request.urlopen', no_network)
+    url = 'http://dl.caffe.berkeleyvision.org/fcn8s-heavy-pascal.caffemodel'
+    with pytest.raises(CheckpointRefusedError,
+                       match=_caffe_refused(url, 'fcn8s-heavy-pascal', 'fcn8s_vgg16_voc')):
+        MMSegInferencer(model, scope='mmseg_fcn_classic', device='cpu')
+    assert not torch_home.exists()
+
+
+def test_a_local_caffe_model_says_convert_it(tmp_path):
+    path = tmp_path / 'fcn8s-heavy-pascal.caffemodel'
+    path.write_bytes(b'caffe')
+    stem = str(tmp_path / 'fcn8s-heavy-pascal')
+    with pytest.raises(CheckpointRefusedError) as err:
+        _load_checkpoint(str(path), map_location='cpu')
+    assert str(err.value).startswith(
+        f"'{path}' is a Caffe model (.caffemodel), which loads only after conversion "
+        'to a PyTorch checkpoint: convert it once:\n')
+    assert f'convert_weights {stem}.caffemodel {stem}.pth\nand pass {stem}.pth' in \
+        str(err.value).replace('-convert-weights', '.convert_weights')

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_fcn_classic.testing.narrow import make_tiny_data, write_tiny_config
-from tests.conftest import free_port
+from tests.conftest import free_port, warning_lines
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: tests/probe_hook.py's ProbeHook in a tiny config
@@ -71,6 +71,7 @@ def test_train_save_then_resume_continues(tmp_path, tiny_data):
     assert '--keep-freed-memory: glibc keeps freed memory: True' in log  # test.py's default
     assert len(list(out.glob('*.png'))) == 2  # the 2 test frames
     assert len(list((tmp_path / show).rglob('*.png'))) == 2
+    assert warning_lines(log) == []  # FCNSegVisualizationHook drawing, FCNMetric
 
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path, tiny_data):

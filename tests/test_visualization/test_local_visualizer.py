@@ -47,3 +47,25 @@ def test_stock_browse_dataset_on_voc_sbd(tmp_path, monkeypatch, visualizer_name,
     assert drawn == ['2007_000032.jpg', '2008_000002.jpg', '2008_000003.jpg']
     img = cv2.imread(str(out / drawn[1]))
     assert img.ndim == 3 and img.std() > 0
+
+
+def test_without_save_dir_the_backend_is_left_out_silently(visualizer_name, tmp_path):
+    """As MMSegInferencer builds the config's visualizer: no save_dir."""
+    import warnings
+
+    from mmseg.visualization import SegLocalVisualizer
+
+    from mmseg_fcn_classic.visualization import FCNSegLocalVisualizer
+    shown = {}
+    for cls, save_dir in ((FCNSegLocalVisualizer, None), (SegLocalVisualizer, None),
+                          (FCNSegLocalVisualizer, str(tmp_path))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            vis = cls(name=f'{visualizer_name}_{cls.__name__}_{save_dir is None}',
+                      vis_backends=[dict(type='LocalVisBackend')], save_dir=save_dir)
+        shown[cls.__name__, save_dir is None] = (
+            [str(w.message) for w in caught], list(vis._vis_backends))
+    assert shown['FCNSegLocalVisualizer', True] == ([], [])
+    (theirs, ), backends_left = shown['SegLocalVisualizer', True]
+    assert 'please provide the `save_dir` argument' in theirs and backends_left == []
+    assert shown['FCNSegLocalVisualizer', False] == ([], ['LocalVisBackend'])

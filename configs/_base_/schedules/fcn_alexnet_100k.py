@@ -14,7 +14,9 @@ optim_wrapper = dict(
     # net.py: the trunk's layers have no param block (Caffe's default lr_mult 1,
     # decay_mult 1 for weights and biases); score_fr: bias at 2x lr, no decay
     paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0,
-                       custom_keys={'backbone': dict(lr_mult=1.0, decay_mult=1.0)}))
+                       custom_keys={'backbone': dict(lr_mult=1.0, decay_mult=1.0)}),
+    # mmengine's default constructor; the frozen bilinear upscore is named once
+    constructor='FCNOptimWrapperConstructor')
 param_scheduler = []  # reference lr_policy: "fixed"
 # reference max_iter 100000 updates of iter_size 20 images. mmengine counts
 # forward/backward passes (one image each), so 2,000,000; solve.py scores and the
@@ -29,4 +31,5 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=80000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # mmseg's SegVisualizationHook, silent while off (--show-dir turns it on)
+    visualization=dict(type='FCNSegVisualizationHook'))

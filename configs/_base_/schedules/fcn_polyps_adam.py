@@ -6,7 +6,9 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.0),
-    paramwise_cfg=dict(bias_decay_mult=0.0))
+    paramwise_cfg=dict(bias_decay_mult=0.0),
+    # mmengine's default constructor; the frozen bilinear upscores are named once
+    constructor='FCNOptimWrapperConstructor')
 param_scheduler = []  # constant lr, as in the tutorial
 # 547 training frames / batch 10 = 55 iterations per epoch: 10k iterations ~ 180
 # epochs, validating every ~10 epochs and keeping the best mIoU (early stopping).
@@ -21,4 +23,5 @@ default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=550,
                     save_best='mIoU', rule='greater', max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # mmseg's SegVisualizationHook, silent while off (--show-dir turns it on)
+    visualization=dict(type='FCNSegVisualizationHook'))

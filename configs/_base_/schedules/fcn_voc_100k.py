@@ -12,7 +12,9 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=optimizer,
     # reference net.py: param=[dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)]
-    paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0))
+    paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0),
+    # mmengine's default constructor; the frozen bilinear upscores are named once
+    constructor='FCNOptimWrapperConstructor')
 param_scheduler = []  # reference lr_policy: "fixed"
 # reference max_iter 100000; snapshot every 4000, scored every 4000 by solve.py
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=100000, val_interval=4000)
@@ -25,4 +27,5 @@ default_hooks = dict(
     # mmengine's CheckpointHook with atomic saves, pruning after the new file
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=4000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # mmseg's SegVisualizationHook, silent while off (--show-dir turns it on)
+    visualization=dict(type='FCNSegVisualizationHook'))

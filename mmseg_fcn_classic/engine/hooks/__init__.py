@@ -3,8 +3,9 @@ from .checkpoint_fit_hook import CheckpointFitHook
 from .checkpoint_hook import AtomicCheckpointHook
 from .exact_resume_hook import ExactResumeHook
 from .plain_param_groups_hook import PlainParamGroupsHook
+from .visualization_hook import FCNSegVisualizationHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ChannelsLastHook', 'CheckpointFitHook', 'ExactResumeHook',
-    'PlainParamGroupsHook'
+    'FCNSegVisualizationHook', 'PlainParamGroupsHook'
 ]

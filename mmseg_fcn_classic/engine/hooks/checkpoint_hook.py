@@ -2,7 +2,8 @@
 import hashlib
 import os.path as osp
 import pickle
-from typing import Any, List, Optional, Tuple
+from contextlib import nullcontext
+from typing import Any, ContextManager, List, Optional, Tuple
 
 from mmengine.dist import (broadcast_object_list, get_world_size, is_main_process,
                            master_only)
@@ -10,10 +11,16 @@ from mmengine.hooks import CheckpointHook
 from mmengine.optim import OptimWrapper
 from mmseg.registry import HOOKS
 
+from ...utils.quiet import dropped_log_records
 from ..atomic_io import BACKEND_NAME, AtomicLocalBackend, remove_stale_temp_files
 from ..policy import load_checkpoint_file, plain_local_path, scheme_of
 from ..resume import ResumeError, check_resumable, select_resume_checkpoint
 from ..work_dir_lock import WorkDirLockedError, lock_work_dir, release_work_dir
+
+#: What mmengine's ``FileClient`` logs whenever it is built (mmengine 0.10.7; see
+#: ``AtomicCheckpointHook._unused_file_client``).
+FILE_CLIENT_DEPRECATIONS = (r'^"FileClient" will be deprecated in future',
+                            r'^"HardDiskBackend" is the alias of "LocalBackend"')
 
 
 class _DeferredRemovals:
@@ -105,7 +112,8 @@ class AtomicCheckpointHook(CheckpointHook):
                 and '://' not in out_dir):
             self.backend_args = dict(backend=BACKEND_NAME)
         self._check_resumed_paths(runner)
-        super().before_train(runner)
+        with self._unused_file_client():
+            super().before_train(runner)
         if not isinstance(self.file_backend, AtomicLocalBackend):
             runner.logger.warning(
                 f'{type(self).__name__}: checkpoints go through backend_args='
@@ -122,6 +130,21 @@ class AtomicCheckpointHook(CheckpointHook):
                 for path in remove_stale_temp_files(folder):
                     runner.logger.warning(f'removed {path}, left by a save that was '
                                           'interrupted')
+
+    def _unused_file_client(self) -> ContextManager:
+        """Around a call of mmengine's that builds a ``FileClient`` it does not use.
+
+        mmengine 0.10.7 builds a ``FileClient`` in ``CheckpointHook.before_train``
+        and in every ``save_checkpoint``, for compatibility only: without
+        ``file_client_args`` it writes through ``backend_args``' file backend. Each
+        time, ``FileClient`` warns that it (and its ``disk`` backend) will be
+        deprecated: nothing a user can change. Only those two messages are dropped,
+        only around such a call, and only without ``file_client_args`` (which are
+        the user's to replace with ``backend_args``).
+        """
+        if self.file_client_args is not None:
+            return nullcontext()
+        return dropped_log_records(None, *FILE_CLIENT_DEPRECATIONS)
 
     def after_run(self, runner) -> None:
         if is_main_process():
@@ -194,16 +217,17 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         try:
-            runner.save_checkpoint(
-                self.out_dir,
-                ckpt_filename,
-                self.file_client_args,
-                save_optimizer=self.save_optimizer,
-                save_param_scheduler=self.save_param_scheduler,
-                meta=meta,
-                by_epoch=self.by_epoch,
-                backend_args=self.backend_args,
-                **self.args)
+            with self._unused_file_client():
+                runner.save_checkpoint(
+                    self.out_dir,
+                    ckpt_filename,
+                    self.file_client_args,
+                    save_optimizer=self.save_optimizer,
+                    save_param_scheduler=self.save_param_scheduler,
+                    meta=meta,
+                    by_epoch=self.by_epoch,
+                    backend_args=self.backend_args,
+                    **self.args)
             if is_main_process():
                 self.write_last_checkpoint(runner)
         except OSError as err:
@@ -232,7 +256,8 @@ class AtomicCheckpointHook(CheckpointHook):
         deferred = _DeferredRemovals(self.file_backend)
         self.file_backend = deferred
         try:
-            super()._save_best_checkpoint(runner, metrics)
+            with self._unused_file_client():
+                super()._save_best_checkpoint(runner, metrics)
         finally:
             self.file_backend = deferred.backend
         keep = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
@@ -260,5 +285,6 @@ class AtomicCheckpointHook(CheckpointHook):
                                'found in published_keys.')
         sha = hashlib.sha256(pickle.dumps(checkpoint)).hexdigest()
         final_path = osp.splitext(ckpt_path)[0] + f'-{sha[:8]}.pth'
-        save_checkpoint(checkpoint, final_path, backend_args=self.backend_args)
+        with dropped_log_records(None, *FILE_CLIENT_DEPRECATIONS):  # it is unused
+            save_checkpoint(checkpoint, final_path, backend_args=self.backend_args)
         runner.logger.info(f'The checkpoint ({ckpt_path}) is published to {final_path}.')
