@@ -1,5 +1,6 @@
 """Fixtures and helpers shared across test packages."""
 import logging
+import os
 import re
 import socket
 import warnings
@@ -7,6 +8,23 @@ from contextlib import contextmanager
 from typing import Iterator, List
 
 import pytest
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker takes its share of the cores.
+
+    torch's intra-op pool defaults to every core, so two workers on two cores run
+    four spinning OpenMP threads and small ops slow down up to tenfold. The share
+    also goes to the subprocesses a test starts (OMP_NUM_THREADS), unless the
+    environment already sets it.
+    """
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    if workers < 2 or 'OMP_NUM_THREADS' in os.environ:
+        return
+    import torch
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ['OMP_NUM_THREADS'] = str(threads)
+    torch.set_num_threads(threads)
 
 
 def free_port() -> int:

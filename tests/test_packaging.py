@@ -216,8 +216,9 @@ def run_json(python: str, code: str, cwd: str, output: bool = False):
 
 
 #: mmengine 0.10.7 resolves each ``package::`` config base with ``is_installed``,
-#: which reloads pkg_resources; setuptools 81 warns on every load (mim's commands
-#: import it too). Not ours; see docs/plugin.md, "Warnings".
+#: which reloads pkg_resources; setuptools 80.9 to 81 warn on every load (mim's
+#: commands import it too). Not ours, and the pinned setuptools<80.9 does not show
+#: it; a user's own environment may. See docs/plugin.md, "Warnings".
 PKG_RESOURCES = 'UserWarning: pkg_resources is deprecated as an API'
 
 

@@ -41,6 +41,19 @@ CROPS = {'32s': {'out': 19}, '16s': {'pool4': 5, 'out': 27},
 CROPS['8s-atonce'] = CROPS['8s']
 
 
+def _conv_writer(out: Dict[str, np.ndarray], rng: np.random.Generator):
+    """``conv(name, cout, cin, k, scale=None)``: random He-scaled float32 filters and
+    biases of one conv, written into ``out`` under its reference name."""
+
+    def conv(name, cout, cin, k, scale=None):
+        scale = scale or (2.0 / (cin * k * k)) ** 0.5
+        out[f'{name}.weight'] = (rng.standard_normal((cout, cin, k, k)) * scale
+                                 ).astype(np.float32)
+        out[f'{name}.bias'] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+
+    return conv
+
+
 def reference_arrays(variant: str, seed: int = 0, widths=WIDTHS, fc=FC_CHANNELS,
                      num_classes: int = NUM_CLASSES,
                      with_fc8: bool = False,
@@ -49,12 +62,7 @@ def reference_arrays(variant: str, seed: int = 0, widths=WIDTHS, fc=FC_CHANNELS,
     backbone plus ``fc8``; ``in_channels`` of conv1_1 (4: nyud-fcn32s-color-d)."""
     rng = np.random.default_rng(seed)
     out: Dict[str, np.ndarray] = OrderedDict()
-
-    def conv(name, cout, cin, k, scale=None):
-        scale = scale or (2.0 / (cin * k * k)) ** 0.5
-        out[f'{name}.weight'] = (rng.standard_normal((cout, cin, k, k)) * scale
-                                 ).astype(np.float32)
-        out[f'{name}.bias'] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+    conv = _conv_writer(out, rng)
 
     cin = in_channels
     for name in CONV_LAYERS:
@@ -305,12 +313,7 @@ def alexnet_arrays(variant: str = 'alexnet-32s', seed: int = 0,
     ImageNet backbone with ``fc8``, ``'alexnet-32s'`` FCN-AlexNet."""
     rng = np.random.default_rng(seed)
     out: Dict[str, np.ndarray] = OrderedDict()
-
-    def conv(name, cout, cin, k, scale=None):
-        scale = scale or (2.0 / (cin * k * k)) ** 0.5
-        out[f'{name}.weight'] = (rng.standard_normal((cout, cin, k, k)) * scale
-                                 ).astype(np.float32)
-        out[f'{name}.bias'] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+    conv = _conv_writer(out, rng)
 
     cin = 3
     for i, (name, (k, _, _, group)) in enumerate(ALEXNET_CONVS.items()):

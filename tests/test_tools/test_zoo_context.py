@@ -19,11 +19,13 @@ from tests.test_configs import narrow_options, shrink_mmseg_pipelines
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('zoo_context')
-    context = make_pascal_context_tree(str(root / 'pascal_context'))
+    # short names: mmengine formats the config (yapf) for every log, dump and
+    # checkpoint, and a data_root too long for one line makes that take seconds
+    root = tmp_path_factory.mktemp('zoo')
+    context = make_pascal_context_tree(str(root / 'context'))
     mmseg_labels = {i: np.random.default_rng(1).integers(0, 60, size)
                     for i, size in context['sizes'].items()}
-    mmseg_root = make_mmseg_context_tree(str(root / 'mmseg_context'), mmseg_labels,
+    mmseg_root = make_mmseg_context_tree(str(root / 'mm'), mmseg_labels,
                                          context['train'], context['val'])
     voc = make_voc_sbd_tree(str(root / 'voc_sbd'))
     return dict(context=context, mmseg=mmseg_root, voc=voc, root=str(root))

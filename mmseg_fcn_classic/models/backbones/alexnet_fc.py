@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 
 from ..utils.fcn_spec import ALEXNET_LEVELS, DEFAULT_FC_CHANNELS, alexnet_fc_layers
 from ..utils.geometry import encoder_coord_maps
-from .vgg16_fc import VGG16FC, _strip
+from .vgg16_fc import VGG16FC, unwrap_state_dict
 
 
 @MODELS.register_module()
@@ -95,21 +95,8 @@ class AlexNetFC(VGG16FC):
         Returns:
             tuple[dict, str]: The state dict with our keys, and the layout name.
         """
-        state_dict = checkpoint
-        for key in ('state_dict', 'model'):
-            if isinstance(checkpoint.get(key), dict):
-                state_dict = checkpoint[key]
-                break
-        state_dict = {_strip(k, 'module.'): v for k, v in state_dict.items()}
-        layout = 'AlexNetFC'
-        if prefix is None and any(k.startswith('backbone.') for k in state_dict):
-            prefix, layout = 'backbone.', 'full model'
-        if prefix:
-            prefix = prefix if prefix.endswith('.') else prefix + '.'
-            state_dict = {
-                k[len(prefix):]: v
-                for k, v in state_dict.items() if k.startswith(prefix)
-            }
+        state_dict, full_model = unwrap_state_dict(checkpoint, prefix)
+        layout = 'full model' if full_model else 'AlexNetFC'
         if any(k.startswith(('features.', 'classifier.')) for k in state_dict):
             raise ValueError(
                 'AlexNetFC: these are torchvision AlexNet weights, a different net '

@@ -5,6 +5,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils.init_cfg import init_holding_out
 from ..utils.modalities import MODALITIES, channel_table
 from .vgg16_fc import VGG16FC
 
@@ -83,18 +84,11 @@ class LateFusionVGG16FC(BaseModule):
 
     def init_weights(self) -> None:
         """Load ``Pretrained`` weights into the trunks; anything else as usual."""
-        cfgs = self.init_cfg or []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [cfg for cfg in cfgs if cfg.get('type') == 'Pretrained']
-        init_cfg = self.init_cfg
-        self.init_cfg = [cfg for cfg in cfgs if cfg not in pretrained] or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
-        if not pretrained:
+        cfg = init_holding_out(self, super().init_weights,
+                               lambda cfg: cfg.get('type') == 'Pretrained')
+        if cfg is None:
             return
-        cfg = dict(pretrained[-1])
+        cfg = dict(cfg)
         checkpoints = self._checkpoints(cfg.pop('checkpoint'))
         cfg.pop('type')
         for name, trunk in self.trunks():

@@ -16,6 +16,7 @@ from ...converters.torchvision import convert_torchvision_vgg16
 from ..layers import GemmConv2d
 from ..utils.fcn_spec import DEFAULT_FC_CHANNELS, LEVELS, LRN_SETTINGS, vgg_fc_layers
 from ..utils.geometry import vgg_coord_maps
+from ..utils.init_cfg import init_holding_out
 
 @MODELS.register_module()
 class VGG16FC(BaseModule):
@@ -168,19 +169,10 @@ class VGG16FC(BaseModule):
     def init_weights(self) -> None:
         """Load ``Pretrained`` weights from ``init_cfg``; other init_cfg types go to
         mmengine as usual."""
-        cfgs = self.init_cfg or []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [cfg for cfg in cfgs if cfg.get('type') == 'Pretrained']
-        if not pretrained:
-            super().init_weights()
+        cfg = init_holding_out(self, super().init_weights,
+                               lambda cfg: cfg.get('type') == 'Pretrained')
+        if cfg is None:
             return
-        init_cfg = self.init_cfg
-        self.init_cfg = [cfg for cfg in cfgs if cfg not in pretrained] or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
-        cfg = pretrained[-1]
         self.load_pretrained(
             cfg['checkpoint'],
             prefix=cfg.get('prefix'),
@@ -273,21 +265,8 @@ class VGG16FC(BaseModule):
         Returns:
             tuple[dict, str]: The state dict with our keys, and the layout name.
         """
-        state_dict = checkpoint
-        for key in ('state_dict', 'model'):
-            if isinstance(checkpoint.get(key), dict):
-                state_dict = checkpoint[key]
-                break
-        state_dict = {_strip(k, 'module.'): v for k, v in state_dict.items()}
-        layout = 'VGG16FC'
-        if prefix is None and any(k.startswith('backbone.') for k in state_dict):
-            prefix, layout = 'backbone.', 'full model'
-        if prefix:
-            prefix = prefix if prefix.endswith('.') else prefix + '.'
-            state_dict = {
-                k[len(prefix):]: v
-                for k, v in state_dict.items() if k.startswith(prefix)
-            }
+        state_dict, full_model = unwrap_state_dict(checkpoint, prefix)
+        layout = 'full model' if full_model else 'VGG16FC'
         if any(k.startswith(('features.', 'classifier.')) for k in state_dict):
             state_dict, report = convert_torchvision_vgg16(state_dict)
             layout = 'torchvision'
@@ -327,6 +306,47 @@ def expand_input_filters(weight: torch.Tensor, in_channels: int) -> torch.Tensor
 def _dropout_name(fc_name: str) -> str:
     """``fc6`` -> ``drop6``, as in the reference nets."""
     return fc_name.replace('fc', 'drop')
+
+
+def unwrap_state_dict(checkpoint: dict,
+                      prefix: Optional[str] = None) -> Tuple[dict, bool]:
+    """The backbone's state dict inside a loaded checkpoint.
+
+    Takes the ``state_dict`` or ``model`` entry where there is one, drops DDP's
+    ``module.`` prefix and keeps the keys under ``prefix``, without it. With no
+    prefix, a full-model checkpoint (keys under ``backbone.``) gives its backbone.
+
+    Args:
+        checkpoint (dict): What ``_load_checkpoint`` returned.
+        prefix (str, optional): Take only the keys under this prefix.
+
+    Returns:
+        tuple[dict, bool]: The state dict, and whether it is a full model's
+        ``backbone.`` part.
+
+    Example:
+        >>> unwrap_state_dict({'state_dict': {'module.backbone.fc6.bias': 1,
+        ...                                   'module.decode_head.score_fr.bias': 2}})
+        ({'fc6.bias': 1}, True)
+        >>> unwrap_state_dict({'conv1.weight': 1, 'fc7.bias': 2}, prefix='fc7')
+        ({'bias': 2}, False)
+    """
+    state_dict = checkpoint
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), dict):
+            state_dict = checkpoint[key]
+            break
+    state_dict = {_strip(k, 'module.'): v for k, v in state_dict.items()}
+    full_model = prefix is None and any(k.startswith('backbone.') for k in state_dict)
+    if full_model:
+        prefix = 'backbone.'
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        state_dict = {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
+    return state_dict, full_model
 
 
 def _strip(key: str, prefix: str) -> str:

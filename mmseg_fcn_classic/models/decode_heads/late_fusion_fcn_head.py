@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ..utils.fcn_spec import late_fusion_name, score_name
+from ..utils.init_cfg import init_holding_out
 from ..utils.modalities import check_modalities
 from .classic_fcn_head import ClassicFCNHead
 
@@ -89,18 +90,10 @@ class LateFusionFCNHead(ClassicFCNHead):
 
     def init_weights(self) -> None:
         """The reference init, ``init_cfg``, then per-modality score layers."""
-        cfgs = self.init_cfg or []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        per_modality = [cfg for cfg in cfgs if cfg.get('type') == 'Pretrained'
-                        and isinstance(cfg.get('checkpoint'), dict)]
-        init_cfg = self.init_cfg
-        self.init_cfg = [cfg for cfg in cfgs if cfg not in per_modality] or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = init_cfg
-        if per_modality:
-            cfg = per_modality[-1]
+        cfg = init_holding_out(
+            self, super().init_weights, lambda cfg: cfg.get('type') == 'Pretrained'
+            and isinstance(cfg.get('checkpoint'), dict))
+        if cfg is not None:
             self.load_modality_scores(cfg['checkpoint'],
                                       map_location=cfg.get('map_location', 'cpu'))
 
