@@ -49,7 +49,8 @@ def visualizer_name(request):
     name = f'visualizer_{request.node.name}'
     yield name
     for cls in (SegLocalVisualizer, FCNSegLocalVisualizer):  # each keeps its own
-        cls._instance_dict.pop(name, None)
+        for key in [k for k in cls._instance_dict if k.startswith(name)]:
+            cls._instance_dict.pop(key)  # and the demo's test Runner's `<name>_test`
 
 
 class LogRecords(logging.Handler):

@@ -139,6 +139,9 @@ def run(argv: Optional[List[str]] = None) -> Dict[str, float]:
     ckpt = best[-1] if best else osp.join(args.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
     test_cfg = cfg.copy()
     test_cfg.load_from = ckpt
+    if test_cfg.get('visualizer'):  # mmengine keeps one visualizer per name in a
+        # process and warns when a second Runner asks for that name again
+        test_cfg.visualizer.name = test_cfg.visualizer.get('name', 'visualizer') + '_test'
     metrics = Runner.from_cfg(test_cfg).test()
 
     show_dir = osp.join(args.work_dir, 'test_overlays')
