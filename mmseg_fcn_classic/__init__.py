@@ -5,10 +5,15 @@ config only needs::
 
     custom_imports = dict(imports=['mmseg_fcn_classic'], allow_failed_imports=False)
 """
+# before anything loads OpenCV (mmseg and mmcv do): it reads its pixel limit then
+from .utils.opencv_limits import limit_opencv_pixels
+
+limit_opencv_pixels()
+
 # the submodules register their components with mmseg on import
-from . import datasets, engine, evaluation, models, visualization  # noqa: F401
-from .registry import add_missing_mmseg_registries
-from .utils.config import register_config_package
+from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
+from .registry import add_missing_mmseg_registries  # noqa: E402
+from .utils.config import register_config_package  # noqa: E402
 
 register_config_package()
 add_missing_mmseg_registries()  # FUNCTIONS and STRATEGIES of scope mmseg

@@ -20,6 +20,7 @@ from PIL import Image
 from ..datasets.validation import header_size
 from ..models.segmentors import decode_heads
 from ..models.utils.heads import head_fields, head_meta, select_head
+from ..utils.opencv_limits import OPENCV_PIXELS_ENV
 from ..visualization.palette import label_image, overlay_image, resolve_palette
 
 #: File suffixes collected from folders (case-insensitive).
@@ -106,7 +107,13 @@ def read_image(path: str, max_pixels: Optional[int] = None) -> np.ndarray:
     try:
         img = mmcv.imfrombytes(data, flag='color', backend='cv2')
     except Exception as e:  # noqa: BLE001  (decoders raise various errors)
-        raise ValueError(f'cannot read image {path!r}: {e}') from None
+        hint = ''
+        if 'CV_IO_MAX_IMAGE_PIXELS' in str(e):
+            hint = (f' OpenCV refuses to decode more than {OPENCV_PIXELS_ENV}='
+                    f'{os.environ.get(OPENCV_PIXELS_ENV, "1073741824 (its default)")} '
+                    'pixels, read when it is loaded; set that variable in the '
+                    'environment to decode larger images.')
+        raise ValueError(f'cannot read image {path!r}: {e}'.rstrip() + hint) from None
     if img is None:
         raise ValueError(f'cannot read image {path!r}: not a decodable image')
     check_pixels(path, img.shape[1], img.shape[0], max_pixels)

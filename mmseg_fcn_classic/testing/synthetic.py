@@ -23,6 +23,8 @@ Images are BGR ``uint8`` arrays, as mmcv reads them. Everything follows from
 """
 import os
 import os.path as osp
+import struct
+import zlib
 from typing import Callable, Dict, List, Mapping, Sequence, Tuple, Union
 
 import cv2
@@ -306,6 +308,28 @@ def write_palette_png(path: str, seg: np.ndarray) -> None:
     img = Image.fromarray(seg.astype(np.uint8))  # 'L'; a palette makes it 'P'
     img.putpalette(voc_palette())
     img.save(path)
+
+
+def write_png_header_only(path: str, width: int, height: int) -> None:
+    """A PNG (8-bit RGB) whose header declares ``width`` x ``height``, with almost no
+    pixel data: a decompression bomb's size in a few bytes, for the pixel limits.
+
+    Example:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> path = osp.join(tempfile.mkdtemp(), 'bomb.png')
+        >>> write_png_header_only(path, 8000, 6000)
+        >>> Image.open(path).size, os.path.getsize(path) < 100
+        ((8000, 6000), True)
+    """
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack('>I', len(data)) + kind + data +
+                struct.pack('>I', zlib.crc32(kind + data)))
+
+    ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) +
+                chunk(b'IDAT', zlib.compress(b'\0' * 64)) + chunk(b'IEND', b''))
 
 
 def write_sbd_mat(path: str, seg: np.ndarray, num_classes: int = 20) -> None:

@@ -1,10 +1,8 @@
 """mmseg-fcn-export (ONNX, torch.export) and mmseg-fcn-infer-onnx (no mmseg, no torch)."""
 import json
 import os.path as osp
-import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from mmseg_fcn_classic.apis import init_model
 from mmseg_fcn_classic.apis.deploy import (CONVENTION_FILE, SegmentationNet,
                                            input_convention, load_exported_program)
 from mmseg_fcn_classic.testing.narrow import randomize_, write_tiny_config
+from mmseg_fcn_classic.testing.synthetic import write_png_header_only
 from mmseg_fcn_classic.tools.export import main as export_main
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -250,16 +249,6 @@ def test_infer_onnx_refuses_bad_metadata(onnx_file, tmp_path, capsys, changes,
     assert not out.exists()
 
 
-def _png_header_only(path, width, height):
-    """A PNG whose header declares width x height, with almost no pixel data."""
-    def chunk(kind, data):
-        return (struct.pack('>I', len(data)) + kind + data
-                + struct.pack('>I', zlib.crc32(kind + data)))
-    ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
-                     + chunk(b'IDAT', zlib.compress(b'\0' * 64)) + chunk(b'IEND', b''))
-
-
 @pytest.mark.parametrize('max_pixels, limit', [(None, '16,777,216'),
                                                ('100000000', '100,000,000')])
 def test_infer_onnx_names_an_oversized_image_and_goes_on(onnx_file, tmp_path, capsys,
@@ -268,7 +257,7 @@ def test_infer_onnx_names_an_oversized_image_and_goes_on(onnx_file, tmp_path, ca
     other images are segmented and the exit status says one failed."""
     _write_pngs(tmp_path / 'images', [(7, 9)])
     bomb = tmp_path / 'images' / 'bomb.png'
-    _png_header_only(bomb, 30000, 30000)
+    write_png_header_only(str(bomb), 30000, 30000)
     out = tmp_path / 'out'
     extra = ['--max-pixels', max_pixels] if max_pixels else []
     assert infer_onnx.main([onnx_file, str(tmp_path / 'images'), '--out-dir', str(out),
