@@ -1,7 +1,6 @@
 """NYUDv2, 40 classes (Gupta et al.), read in place from the reference's prepared
 ``nyud.tar.gz`` layout, with its colour, HHA and depth images."""
 import functools
-import io
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
@@ -12,7 +11,7 @@ from ..models.utils.modalities import check_modalities
 from ..visualization.palette import generated_palette
 from .base import StrictSegDataset, _walk_transforms
 from .modalities import LoadMultiModalImageFromFiles
-from .transforms import _to_uint8
+from .transforms import _to_uint8, load_mat_integer_map
 from .validation import Problem, iter_ids, missing_path_problem
 
 #: ``data/nyud/classes.txt`` of fcn.berkeleyvision.org: the 40 classes in model
@@ -59,16 +58,8 @@ def load_nyud_segmentation(data: bytes, key: str = MAT_KEY) -> np.ndarray:
     Raises:
         ValueError: No such variable, or it is not a 2-D integer map in 0..255.
     """
-    from scipy.io import loadmat
-    mat = loadmat(io.BytesIO(data), variable_names=[key])
-    if key not in mat:
-        raise ValueError(f'no variable {key!r} in the file (found '
-                         f'{sorted(k for k in mat if not k.startswith("__"))})')
-    seg = np.asarray(mat[key])
-    if seg.ndim != 2 or not (np.issubdtype(seg.dtype, np.integer)
-                             or np.issubdtype(seg.dtype, np.floating)):
-        raise ValueError(f'{key!r} has shape {seg.shape} and dtype {seg.dtype}; '
-                         'expected a 2-D integer map')
+    seg = load_mat_integer_map(data, key, repr(key),
+                               'not an NYUDv2 segmentation/img_<id>.mat label')
     return _to_uint8(seg, repr(key))
 
 

@@ -7,7 +7,6 @@ of ``59_labels.txt`` (spaces removed; ``diningtable``, ``bedcloth`` and
 ``clothes`` renamed to ``table``, ``bedclothes`` and ``cloth``, their names in
 ``labels.txt``) becomes class k; every other raw label becomes 0, background.
 """
-import io
 import os.path as osp
 from functools import partial
 from typing import List, Optional, Sequence, Tuple
@@ -17,6 +16,7 @@ from mmseg.datasets import PascalContextDataset
 from mmseg.registry import DATASETS
 
 from .base import StrictSegDataset, list_stems
+from .transforms import load_mat_integer_map
 from .validation import DatasetError, Problem, iter_ids, missing_path_problem
 
 #: The 59 classes in the order of the released nets' outputs 1..59
@@ -163,25 +163,15 @@ def load_context_label(data: bytes, raw_ids: Sequence[int], num_raw: int,
         ValueError: No ``LabelMap`` in the file, or one that is not a 2-D map of
             raw labels.
     """
-    from scipy.io import loadmat
-    mat = loadmat(io.BytesIO(data), variable_names=['LabelMap'])
-    if 'LabelMap' not in mat:
-        raise ValueError('no variable LabelMap in the file (not a PASCAL-Context '
-                         'trainval/*.mat label)')
-    raw = np.asarray(mat['LabelMap'])
-    if raw.ndim != 2 or not (np.issubdtype(raw.dtype, np.integer)
-                             or np.issubdtype(raw.dtype, np.floating)):
-        raise ValueError(f'LabelMap has shape {raw.shape} and dtype {raw.dtype}; '
-                         'expected a 2-D map of raw labels')
-    if np.issubdtype(raw.dtype, np.floating) and not np.all(raw == np.round(raw)):
-        raise ValueError('LabelMap holds non-integer values')
+    raw = load_mat_integer_map(data, 'LabelMap', 'LabelMap',
+                               'not a PASCAL-Context trainval/*.mat label')
     if raw.size and (raw.min() < 0 or raw.max() > num_raw):
         bad = np.unique(raw[(raw < 0) | (raw > num_raw)])[:20]
-        raise ValueError(f'LabelMap holds values {bad.astype(np.int64).tolist()} '
+        raise ValueError(f'LabelMap holds values {bad.tolist()} '
                          f'that are not raw labels 0..{num_raw} of labels.txt')
     lut = np.full(num_raw + 1, background, dtype=np.uint8)
     lut[np.asarray(raw_ids, dtype=np.int64)] = np.arange(1, len(raw_ids) + 1)
-    return lut[raw.astype(np.int64)]
+    return lut[raw]
 
 
 @DATASETS.register_module()

@@ -8,6 +8,7 @@ from mmseg.registry import DATASETS
 
 from ..visualization.palette import generated_palette
 from .base import StrictSegDataset, list_stems
+from .transforms import load_mat_integer_map
 from .validation import Problem, iter_ids, missing_path_problem
 
 #: The 33 semantic classes in model output order (reference
@@ -45,18 +46,7 @@ LAYOUT = """\
 
 def _load_s(data: bytes) -> np.ndarray:
     """The 2-D integer array ``S`` of a SIFT Flow label ``.mat`` file."""
-    from scipy.io import loadmat
-    mat = loadmat(io.BytesIO(data), variable_names=['S'])
-    if 'S' not in mat:
-        raise ValueError("no variable 'S' in the file (not a SIFT Flow label .mat)")
-    s = np.asarray(mat['S'])
-    if s.ndim != 2 or not (np.issubdtype(s.dtype, np.integer)
-                           or np.issubdtype(s.dtype, np.floating)):
-        raise ValueError(f"'S' has shape {s.shape} and dtype {s.dtype}; expected "
-                         'a 2-D integer label map')
-    if np.issubdtype(s.dtype, np.floating) and not np.all(s == np.round(s)):
-        raise ValueError("'S' holds non-integer values")
-    return s.astype(np.int64)
+    return load_mat_integer_map(data, 'S', "'S'", 'not a SIFT Flow label .mat')
 
 
 def _check_values(s: np.ndarray, allowed: range, what: str) -> None:

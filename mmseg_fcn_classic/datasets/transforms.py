@@ -91,6 +91,43 @@ def sbd_segmentation(gtcls) -> np.ndarray:
     return _to_uint8(seg, 'GTcls.Segmentation')
 
 
+def load_mat_integer_map(data: bytes, key: str, name: str, hint: str) -> np.ndarray:
+    """The 2-D integer map stored as variable ``key`` of a MATLAB ``.mat`` file.
+
+    Args:
+        data (bytes): The file's bytes.
+        key (str): The variable.
+        name (str): How errors name the variable, e.g. ``"'S'"``.
+        hint (str): What a file without it is not, e.g. ``'not a SIFT Flow label
+            .mat'``.
+
+    Returns:
+        np.ndarray: The map as int64, values unchecked.
+
+    Raises:
+        ValueError: No such variable, not a 2-D numeric array, or non-integer
+            values.
+
+    Example:
+        >>> from scipy.io import savemat
+        >>> f = io.BytesIO(); savemat(f, {'S': np.array([[-1., 2.]])})
+        >>> load_mat_integer_map(f.getvalue(), 'S', "'S'", 'not a label .mat')
+        array([[-1,  2]])
+    """
+    from scipy.io import loadmat
+    mat = loadmat(io.BytesIO(data), variable_names=[key])
+    if key not in mat:
+        raise ValueError(f'no variable {name} in the file ({hint})')
+    seg = np.asarray(mat[key])
+    if seg.ndim != 2 or not (np.issubdtype(seg.dtype, np.integer)
+                             or np.issubdtype(seg.dtype, np.floating)):
+        raise ValueError(f'{name} has shape {seg.shape} and dtype {seg.dtype}; '
+                         'expected a 2-D integer map')
+    if np.issubdtype(seg.dtype, np.floating) and not np.all(seg == np.round(seg)):
+        raise ValueError(f'{name} holds non-integer values')
+    return seg.astype(np.int64)
+
+
 def _to_uint8(seg: np.ndarray, what: str) -> np.ndarray:
     if seg.dtype == np.uint8:
         return seg
