@@ -325,14 +325,20 @@ def segment(session, rgb: np.ndarray, convention: dict,
     except Exception as e:  # noqa: BLE001  (onnxruntime raises its own types)
         raise ValueError(f'{where} failed on a {rgb.shape[1]}x{rgb.shape[0]} image: '
                          f'{e}') from None
-    num = convention.get('num_classes')
-    if (getattr(logits, 'ndim', 0) != 4 or logits.shape[0] != 1
-            or tuple(logits.shape[2:]) != rgb.shape[:2]
-            or (num is not None and logits.shape[1] != num)):
-        raise ValueError(f'{where}: output {convention["output"]!r} has shape '
-                         f'{getattr(logits, "shape", None)}, not (1, '
-                         f'{num or "C"}, {rgb.shape[0]}, {rgb.shape[1]})')
+    _check_logits(logits, convention, rgb.shape[:2], where)
     return logits, logits[0].argmax(0)
+
+
+def _check_logits(logits, entry: dict, size: Tuple[int, int], where: str) -> None:
+    """Raise unless ``logits`` is ``(1, C, H, W)`` for an image of ``size``, with
+    ``C`` the ``num_classes`` of the metadata ``entry`` where it gives one."""
+    num = entry.get('num_classes')
+    if (getattr(logits, 'ndim', 0) != 4 or logits.shape[0] != 1
+            or tuple(logits.shape[2:]) != tuple(size)
+            or (num is not None and logits.shape[1] != num)):
+        raise ValueError(f'{where}: output {entry["output"]!r} has shape '
+                         f'{getattr(logits, "shape", None)}, not (1, '
+                         f'{num or "C"}, {size[0]}, {size[1]})')
 
 
 def read_modality(path: str, modality: dict,
@@ -416,11 +422,7 @@ def segment_modalities(session, feeds: Dict[str, np.ndarray], convention: dict,
         logits = session.run([convention['output']], feeds)[0]
     except Exception as e:  # noqa: BLE001  (onnxruntime raises its own types)
         raise ValueError(f'{where} failed on a {size[1]}x{size[0]} image: {e}') from None
-    num = convention.get('num_classes')
-    if (getattr(logits, 'ndim', 0) != 4 or tuple(logits.shape[2:]) != tuple(size)
-            or (num is not None and logits.shape[1] != num)):
-        raise ValueError(f'{where}: output {convention["output"]!r} has shape '
-                         f'{getattr(logits, "shape", None)}')
+    _check_logits(logits, convention, size, where)
     return logits[0].argmax(0)
 
 
@@ -444,13 +446,7 @@ def segment_heads(session, rgb: np.ndarray, convention: dict,
                          f'{e}') from None
     labels = {}
     for name, entry, logits in zip(names, entries, outputs):
-        num = entry.get('num_classes')
-        if (getattr(logits, 'ndim', 0) != 4 or logits.shape[0] != 1
-                or tuple(logits.shape[2:]) != rgb.shape[:2]
-                or (num is not None and logits.shape[1] != num)):
-            raise ValueError(f'{where}: output {entry["output"]!r} has shape '
-                             f'{getattr(logits, "shape", None)}, not (1, '
-                             f'{num or "C"}, {rgb.shape[0]}, {rgb.shape[1]})')
+        _check_logits(logits, entry, rgb.shape[:2], where)
         labels[name] = logits[0].argmax(0)
     return labels
 
